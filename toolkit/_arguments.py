@@ -1,0 +1,213 @@
+"""Turning the model's arguments into keyword arguments, or into a message saying what to fix.
+
+Two binders share one contract, ``bind(arguments) -> dict | str``: a dict of keyword arguments
+on success, else the error text for the model. ``PydanticArguments`` serves functions (pydantic
+validates the JSON text directly, with no ``json.loads`` first); ``SchemaArguments`` serves
+hand-written schemas (a compiled ``jsonschema`` validator).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Optional
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import ErrorDetails
+
+from toolkit._errors import SchemaError
+from toolkit._jsonschema import Schema, unknown_keys
+from toolkit._schema import FunctionSchema
+
+__all__ = ["PydanticArguments", "SchemaArguments", "parse_json_object", "preview"]
+
+Bound = dict[str, Any] | str
+_CONTAINER_ERRORS = {
+    "list_type", "tuple_type", "set_type", "frozen_set_type", "dict_type",
+    "model_type", "model_attributes_type", "dataclass_type", "dataclass_exact_type",
+}  # fmt: skip
+_MAX_ERRORS = 4
+
+
+def preview(value: Any, limit: int = 60) -> str:
+    """A short ``repr``-like view of what the model sent."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = repr(text) if isinstance(value, str) else text
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def parse_json_object(arguments: str | dict[str, Any]) -> dict[str, Any] | str:
+    """Decode the model's arguments into a dict, or return what is wrong with them."""
+    if isinstance(arguments, dict):
+        return arguments
+    if not isinstance(arguments, str):
+        return f"arguments must be a JSON object, got {type(arguments).__name__}"
+    if not arguments.strip():
+        return {}
+    try:
+        data = json.loads(arguments)
+    except json.JSONDecodeError as e:
+        return f"arguments are not valid JSON ({e.msg} at char {e.pos}): {preview(arguments)}"
+    if not isinstance(data, dict):
+        kind = "array" if isinstance(data, list) else type(data).__name__
+        return f"arguments must be a JSON object, got {kind}: {preview(arguments)}"
+    return data
+
+
+def _decode_nested(data: Any, errors: list[ErrorDetails]) -> bool:
+    """Decode JSON text the model sent where an object or array belongs; True if any was."""
+    changed = False
+    for error in errors:
+        text = error.get("input")
+        if error["type"] not in _CONTAINER_ERRORS or not isinstance(text, str):
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, (dict, list)):
+            changed |= _set_at(data, error["loc"], value)
+    return changed
+
+
+def _set_at(data: Any, loc: tuple[int | str, ...], value: Any) -> bool:
+    *parents, last = [step for step in loc if not isinstance(step, str) or step]
+    target = data
+    for step in parents:
+        try:
+            target = target[step]
+        except (KeyError, IndexError, TypeError):
+            continue  # a union branch's tag, not a real step
+    try:
+        target[last] = value
+    except (IndexError, TypeError):
+        return False
+    return True
+
+
+def _explain(error: ErrorDetails) -> str:
+    loc = ".".join(str(step) for step in error["loc"])
+    if error["type"] == "missing":
+        return f"missing required argument {loc!r}"
+    if error["type"] == "extra_forbidden":
+        return f"unknown argument {loc!r}"
+    return f"argument {loc!r}: {error['msg']}, got {preview(error.get('input'))}"
+
+
+def _explain_all(explained: list[str], allowed: list[str]) -> str:
+    if len(explained) > _MAX_ERRORS:
+        explained = [*explained[:_MAX_ERRORS], f"and {len(explained) - _MAX_ERRORS} more"]
+    text = "; ".join(explained)
+    if "unknown argument" in text or "missing required" in text:
+        text += f" (arguments: {', '.join(allowed) or 'none'})"
+    return text
+
+
+class PydanticArguments:
+    """Binds arguments for a function tool with a pydantic model built on first use."""
+
+    def __init__(self, schema: FunctionSchema) -> None:
+        self._schema = schema
+        self._names = [p.name for p in schema.params]
+        self._defaults = {p.name: p.default for p in schema.params if p.has_default}
+        self._nested = "$defs" in schema.parameters or any(
+            "properties" in s or "items" in s or "anyOf" in s
+            for s in schema.parameters["properties"].values()
+        )
+
+    @functools.cached_property
+    def model(self) -> type[BaseModel]:
+        """The validating model: one field per parameter, aliased so any name is safe."""
+        fields: dict[str, Any] = {}
+        for i, p in enumerate(self._schema.params):
+            annotation = Optional[p.annotation] if p.has_default else p.annotation
+            default = p.default if p.has_default else ...
+            fields[f"f{i}"] = (annotation, Field(default, alias=p.name))
+        config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+        return create_model(f"{self._schema.name}_arguments", __config__=config, **fields)
+
+    def bind(self, arguments: str | dict[str, Any]) -> Bound:
+        """Validate ``arguments``: keyword arguments, or the text of what is wrong."""
+        model = self.model
+        try:
+            if isinstance(arguments, str):
+                empty = not arguments or arguments.isspace()
+                validated = model.model_validate_json("{}" if empty else arguments)
+            else:
+                validated = model.model_validate(arguments)
+        except ValidationError as e:
+            return self._retry(arguments, e)
+        if self._nested:
+            problem = self._unknown_keys(arguments)
+            if problem:
+                return problem
+        kwargs = dict(zip(self._names, validated.__dict__.values(), strict=True))
+        for name, default in self._defaults.items():
+            if kwargs[name] is None:
+                kwargs[name] = default
+        return kwargs
+
+    def _retry(self, arguments: str | dict[str, Any], error: ValidationError) -> Bound:
+        data = parse_json_object(arguments)
+        if isinstance(data, str):
+            return data
+        data = json.loads(json.dumps(data, default=str)) if data is arguments else data
+        if _decode_nested(data, error.errors()):
+            try:
+                self.model.model_validate(data)
+            except ValidationError as e:
+                error = e
+            else:
+                return self.bind(data)
+        return _explain_all([_explain(e) for e in error.errors()], self._names)
+
+    def _unknown_keys(self, arguments: str | dict[str, Any]) -> str | None:
+        data = parse_json_object(arguments)
+        root = self._schema.parameters
+        found = unknown_keys(data, root, root) if isinstance(data, dict) else []
+        return "; ".join(found) or None
+
+
+class SchemaArguments:
+    """Binds arguments for a tool with a hand-written JSON schema, checked by ``jsonschema``."""
+
+    def __init__(self, name: str, parameters: Schema) -> None:
+        cls = jsonschema.validators.validator_for(
+            parameters, default=jsonschema.Draft202012Validator
+        )
+        try:
+            cls.check_schema(parameters)
+        except jsonschema.SchemaError as e:
+            raise SchemaError(f"schema of tool {name!r}", [e.message]) from None
+        self._validator = cls(parameters)
+        self._properties: dict[str, Schema] = parameters.get("properties", {})
+        self._required = set(parameters.get("required", ()))
+
+    def bind(self, arguments: str | dict[str, Any]) -> Bound:
+        """Validate ``arguments``: keyword arguments, or the text of what is wrong."""
+        data = parse_json_object(arguments)
+        if isinstance(data, str):
+            return data
+        data = dict(data)
+        for key, value in list(data.items()):  # null for an optional parameter: its default
+            if value is None and key in self._properties and key not in self._required:
+                if "default" in self._properties[key]:
+                    data[key] = self._properties[key]["default"]
+                else:
+                    del data[key]
+        errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.path))
+        if not errors:
+            return data
+        explained = [self._explain(e) for e in errors]
+        return _explain_all(explained, list(self._properties))
+
+    @staticmethod
+    def _explain(error: jsonschema.ValidationError) -> str:
+        loc = ".".join(str(step) for step in error.path)
+        if error.validator == "required":
+            return f"missing required argument: {error.message}"
+        if error.validator == "additionalProperties" and not loc:
+            return f"unknown argument: {error.message}"
+        where = f"argument {loc!r}" if loc else "arguments"
+        return f"{where}: {error.message}"

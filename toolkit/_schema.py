@@ -1,0 +1,210 @@
+"""From a Python function to the loose JSON schema of its parameters, with every problem found.
+
+Schemas are assembled per parameter from a per-type cache, instead of building a pydantic model
+per function just to ask it for a schema: a function whose parameter types were seen before
+costs a docstring parse and a signature read. The validating model is built later, on first use
+(see ``_arguments``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import PydanticUserError, TypeAdapter
+from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from toolkit._docstring import DocstringStyle, parse_docstring
+from toolkit._errors import SchemaError
+from toolkit._injected import is_injected
+from toolkit._jsonschema import Schema, clean
+
+__all__ = ["NAME_PATTERN", "FunctionSchema", "Param", "function_schema"]
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_REF_TEMPLATE = "#/$defs/{model}"
+_NO_DEFAULT: Any = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter the model fills."""
+
+    name: str
+    """The parameter's name, as in the signature and the schema."""
+    annotation: Any
+    """The resolved annotation, ``Annotated`` metadata included."""
+    default: Any = _NO_DEFAULT
+    """The default, or ``inspect.Parameter.empty``."""
+
+    @property
+    def has_default(self) -> bool:
+        """Whether the parameter has a default (and so is optional for the model)."""
+        return self.default is not _NO_DEFAULT
+
+
+@dataclass(frozen=True)
+class FunctionSchema:
+    """Everything about a function that the model's side of a tool needs."""
+
+    name: str
+    """The tool's name."""
+    description: str
+    """The tool's description."""
+    params: tuple[Param, ...]
+    """Parameters the model fills, in signature order."""
+    injected: tuple[str, ...]
+    """Parameters the caller of ``invoke`` fills."""
+    parameters: Schema
+    """The loose JSON schema of ``params``."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_type_schema(annotation: Any) -> tuple[Schema, Schema]:
+    return _type_schema(annotation)
+
+
+def _type_schema(annotation: Any) -> tuple[Schema, Schema]:
+    """Return ``(schema, $defs)`` for one annotation."""
+    schema = TypeAdapter(annotation).json_schema(ref_template=_REF_TEMPLATE)
+    defs = schema.pop("$defs", {})
+    return clean(schema), {key: clean(value) for key, value in defs.items()}
+
+
+def type_schema(annotation: Any) -> tuple[Schema, Schema]:
+    """Schema and ``$defs`` of ``annotation``, cached per type when the type is hashable."""
+    try:
+        return _cached_type_schema(annotation)
+    except TypeError:  # unhashable annotation (a FieldInfo inside Annotated, say)
+        return _type_schema(annotation)
+
+
+def _annotation_description(annotation: Any) -> str | None:
+    if get_origin(annotation) is not Annotated:
+        return None
+    for meta in reversed(get_args(annotation)[1:]):
+        if isinstance(meta, FieldInfo) and meta.description:
+            return meta.description
+    for meta in reversed(get_args(annotation)[1:]):
+        if isinstance(meta, str):
+            return meta
+    return None
+
+
+def _hints(fn: Callable[..., Any], sig: inspect.Signature) -> dict[str, Any]:
+    """Resolve annotations; an unresolvable one stays a string (it may be injected)."""
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:
+        pass
+    module = sys.modules.get(getattr(fn, "__module__", ""), None)
+    namespace = {**vars(module)} if module else {}
+    namespace.update(getattr(fn, "__globals__", {}))
+    hints: dict[str, Any] = {}
+    for p in sig.parameters.values():
+        ann = p.annotation
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, namespace)
+            except Exception:
+                pass
+        hints[p.name] = ann
+    return hints
+
+
+def _default_json(default: Any) -> tuple[bool, Any]:
+    try:
+        return True, to_jsonable_python(default)
+    except PydanticSerializationError:
+        return False, None
+
+
+def _param_schema(param: Param, description: str | None, defs: Schema) -> Schema:
+    schema, new_defs = type_schema(param.annotation)
+    for key, value in new_defs.items():
+        if defs.setdefault(key, value) != value:
+            raise SchemaError("", [f"two different types are both named {key!r}"])
+    schema = dict(schema)
+    if description:
+        schema["description"] = description
+    if param.has_default:
+        ok, value = _default_json(param.default)
+        if ok:
+            schema["default"] = value
+    return schema
+
+
+def function_schema(  # noqa: C901 - the one long function: numbered steps
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    docstring_style: DocstringStyle = "auto",
+) -> FunctionSchema:
+    """Read ``fn`` into a ``FunctionSchema``, or raise one ``SchemaError`` listing every problem."""
+    problems: list[str] = []
+    # 1. the name
+    name = name or str(getattr(fn, "__name__", ""))
+    if not NAME_PATTERN.match(name):
+        problems.append(f"name {name!r} must match {NAME_PATTERN.pattern} (OpenAI's rule)")
+    # 2. the docstring
+    doc = parse_docstring(inspect.getdoc(fn), docstring_style)
+    description = str(description or doc.description)
+    if not description:
+        problems.append("no description: write a docstring or pass description=...")
+    # 3. the signature
+    sig = inspect.signature(fn)
+    hints = _hints(fn, sig)
+    params: list[Param] = []
+    injected: list[str] = []
+    for p in sig.parameters.values():
+        annotation = hints.get(p.name, p.annotation)
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            star = "*" if p.kind is p.VAR_POSITIONAL else "**"
+            problems.append(f"{star}{p.name}: variadic parameters cannot be described to a model")
+        elif is_injected(p.name, annotation):
+            injected.append(p.name)
+        elif annotation is inspect.Parameter.empty:
+            problems.append(f"parameter {p.name!r} has no type annotation")
+        elif isinstance(annotation, str):
+            problems.append(f"parameter {p.name!r}: cannot resolve annotation {annotation!r}")
+        else:
+            params.append(Param(p.name, annotation, p.default))
+    # 4. documentation of each parameter
+    for extra in doc.params.keys() - sig.parameters.keys():
+        problems.append(f"docstring documents {extra!r}, which is not a parameter")
+    # 5. each parameter's schema
+    defs: Schema = {}
+    properties: dict[str, Schema] = {}
+    for param in params:
+        text = _annotation_description(param.annotation) or doc.params.get(param.name)
+        if not text:
+            problems.append(f"parameter {param.name!r} has no description (document it in Args:)")
+        try:
+            properties[param.name] = _param_schema(param, text, defs)
+        except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
+            problems.append(f"parameter {param.name!r}: unsupported type {param.annotation!r}")
+        except PydanticUserError as e:
+            problems.append(f"parameter {param.name!r}: {e.message}")
+        except SchemaError as e:
+            problems.append(f"parameter {param.name!r}: {e.problems[0]}")
+    if problems:
+        raise SchemaError(f"function {name!r}", problems)
+    # 6. the whole
+    parameters: Schema = {
+        "type": "object",
+        "properties": properties,
+        "required": [p.name for p in params if not p.has_default],
+        "additionalProperties": False,
+    }
+    if defs:
+        parameters["$defs"] = defs
+    return FunctionSchema(name, description, tuple(params), tuple(injected), parameters)

@@ -1,0 +1,59 @@
+"""A function's source text, and a function rebuilt from source text."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from toolkit._errors import SchemaError
+
+__all__ = ["function_from_source", "function_source"]
+
+_FunctionDef = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _strip_decorators(text: str) -> str:
+    """Drop the decorator lines above the first ``def`` (``@tool`` would not run elsewhere)."""
+    tree = ast.parse(text)
+    node = next((n for n in tree.body if isinstance(n, _FunctionDef)), None)
+    if node is None or not node.decorator_list:
+        return text
+    return "\n".join(text.splitlines()[node.lineno - 1 :]) + "\n"
+
+
+def function_source(fn: Callable[..., Any]) -> str | None:
+    """The dedented source of ``fn`` without its decorators, or ``None`` if unavailable."""
+    try:
+        text = textwrap.dedent(inspect.getsource(fn))
+        return _strip_decorators(text)
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
+def function_from_source(code: str, name: str | None) -> tuple[Callable[..., Any], str]:
+    """Execute ``code`` in a fresh namespace and return the chosen function and its text."""
+    code = textwrap.dedent(code)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as e:
+        raise SchemaError("tool source", [f"syntax error at line {e.lineno}: {e.msg}"]) from None
+    names = [n.name for n in tree.body if isinstance(n, _FunctionDef)]
+    if name is None and len(names) != 1:
+        found = ", ".join(names) or "none"
+        problem = f"defines {len(names)} top-level functions ({found}); pass name=... to choose"
+        raise SchemaError("tool source", [problem])
+    chosen = name or names[0]
+    if chosen not in names:
+        problem = f"defines no top-level function {chosen!r} (found: {', '.join(names) or 'none'})"
+        raise SchemaError("tool source", [problem])
+    namespace: dict[str, Any] = {"__name__": f"selfedit_source_{chosen}"}
+    try:
+        exec(compile(tree, f"<tool {chosen}>", "exec"), namespace)
+    except Exception as e:
+        raise SchemaError("tool source", [f"running it raised {type(e).__name__}: {e}"]) from None
+    fn = namespace[chosen]
+    fn = getattr(fn, "fn", fn)  # a source that applied @tool itself
+    return fn, _strip_decorators(code)

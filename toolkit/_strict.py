@@ -1,0 +1,137 @@
+"""OpenAI's strict dialect of JSON schema, as one pure function over a tool's loose schema.
+
+Strict mode (structured outputs) makes the model's arguments always match the schema, but only
+for a subset of JSON schema: every object closed (``additionalProperties: false``) with all its
+properties required, no ``default``, no length bounds, no free-form objects. ``to_strict`` maps a
+loose schema into that subset without losing meaning:
+
+- a parameter with a default becomes required but nullable; its description names the default,
+  and ``null`` from the model means "use the default" (``invoke`` does that);
+- a string length bound becomes a ``pattern``; an unsupported ``format`` or ``uniqueItems``
+  moves into the description, so the model still reads it (validation still enforces it);
+- anything strict mode cannot say (a free-form object, ``Any``, a fixed-length tuple, a length
+  bound next to a pattern) makes strict impossible, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from toolkit._jsonschema import Schema, map_schema
+
+__all__ = ["NotStrict", "to_strict"]
+
+_FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
+_IMPOSSIBLE = {
+    "patternProperties": "declares keys by pattern",
+    "propertyNames": "constrains key names",
+    "minProperties": "bounds the number of keys",
+    "maxProperties": "bounds the number of keys",
+    "prefixItems": "is a fixed-length tuple",
+    "contains": "constrains array contents with 'contains'",
+    "allOf": "combines schemas with 'allOf'",
+    "not": "uses 'not'",
+    "if": "uses 'if'",
+}
+_TYPED = ("type", "$ref", "anyOf", "enum")
+
+
+class NotStrict(Exception):
+    """The schema cannot be expressed in strict mode; the message says where and why."""
+
+
+def _note(s: Schema, text: str) -> None:
+    s["description"] = f"{s['description']} ({text})" if s.get("description") else f"({text})"
+
+
+def _length_pattern(s: Schema) -> None:
+    low, high = s.pop("minLength", None), s.pop("maxLength", None)
+    if low is None and high is None:
+        return
+    if "pattern" in s:
+        raise NotStrict("bounds a string's length next to a pattern")
+    s["pattern"] = f"^[\\s\\S]{{{low or 0},{'' if high is None else high}}}$"
+
+
+def _strict_node(s: Schema) -> Schema:
+    for key, why in _IMPOSSIBLE.items():
+        if key in s:
+            raise NotStrict(why)
+    s.pop("default", None)
+    s.pop("examples", None)
+    _length_pattern(s)
+    if s.pop("uniqueItems", False):
+        _note(s, "items must be unique")
+    if "format" in s and s["format"] not in _FORMATS:
+        _note(s, f"format: {s.pop('format')}")
+    if "$ref" in s and len(s) > 1:
+        s = {"anyOf": [{"$ref": s.pop("$ref")}], **s}
+    if not any(k in s for k in _TYPED):
+        raise NotStrict("accepts any value (no type)")
+    if s.get("type") == "object":
+        if "properties" not in s:
+            raise NotStrict("is a free-form object (no declared properties)")
+        if s.get("additionalProperties", False) is not False:
+            raise NotStrict("allows keys beyond its declared properties")
+        s["additionalProperties"] = False
+        s["required"] = list(s["properties"])
+    return s
+
+
+def _nullable(s: Schema, default: Any) -> Schema:
+    shown = json.dumps(default, ensure_ascii=False)
+    text = f"default: {shown}; send null to use the default"
+    description = s.pop("description", None)
+    out: Schema
+    if "anyOf" in s and len(s) == 1:
+        out = s if {"type": "null"} in s["anyOf"] else {"anyOf": [*s["anyOf"], {"type": "null"}]}
+    else:
+        out = {"anyOf": [s, {"type": "null"}]}
+    out["description"] = f"{description} ({text})" if description else f"({text})"
+    return out
+
+
+def _convert(schema: Schema, where: str) -> Schema:
+    try:
+        return map_schema(schema, _strict_node)
+    except NotStrict as e:
+        raise NotStrict(f"{where} {e}") from None
+
+
+def _defaults_noted(s: Schema) -> Schema:
+    """Name each nested default in the description: strict mode requires the field instead."""
+    for prop in s.get("properties", {}).values():
+        if "default" in prop:
+            _note(prop, f"default: {json.dumps(prop['default'], ensure_ascii=False)}")
+    return s
+
+
+def to_strict(parameters: Schema) -> Schema:
+    """Return the strict variant of a tool's loose ``parameters`` schema.
+
+    Raises:
+        NotStrict: the schema cannot be strict; the message names the parameter and the reason.
+    """
+    props: dict[str, Schema] = parameters.get("properties", {})
+    required = set(parameters.get("required", ()))
+    out_props: dict[str, Schema] = {}
+    for name, prop in props.items():
+        converted = _convert(map_schema(prop, _defaults_noted), f"parameter {name!r}")
+        if name not in required and "default" in prop:
+            converted = _nullable(converted, prop["default"])
+        elif name not in required:
+            converted = _nullable(converted, None)
+        out_props[name] = converted
+    out: Schema = {
+        "type": "object",
+        "properties": out_props,
+        "required": list(out_props),
+        "additionalProperties": False,
+    }
+    defs = parameters.get("$defs")
+    if defs:
+        out["$defs"] = {
+            k: _convert(map_schema(v, _defaults_noted), f"model {k!r}") for k, v in defs.items()
+        }
+    return out
