@@ -1,7 +1,69 @@
 """agent: memory blocks, agent state, messages, models, the step engine, storage and the client.
 
-The ``selfedit`` command line lives here too (``agent._cli``), above ``toolkit`` and
-``stdlib_tools`` in the import order, so it can grow into the agent's CLI.
+```python
+from agent import Client
+
+client = Client()
+agent = client.agents.create(memory_blocks=[{"label": "human", "value": "Name: Bob"}])
+response = client.agents.messages.create(
+    agent_id=agent.id, messages=[{"role": "user", "content": "hi"}]
+)
+```
+
+The message types (``UserMessage``, ``AssistantMessage``, ...) are exported here; test doubles
+live in ``agent.testing``.
 """
 
-__all__: list[str] = []
+from agent._client import AsyncClient
+from agent._errors import BlockError, ConfigError, ModelError, NotFoundError
+from agent._memory import Block, Memory
+from agent._messages import (
+    AssistantMessage,
+    Message,
+    ReasoningMessage,
+    Response,
+    StopReason,
+    SystemMessage,
+    ToolCall,
+    ToolCallMessage,
+    ToolReturnMessage,
+    Usage,
+    UsageStatistics,
+    UserMessage,
+)
+from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall, ModelUsage
+from agent._openai import OpenAIModel
+from agent._registry import StoredTool
+from agent._state import AgentState
+from agent._sync import Client
+
+__all__ = [
+    "AgentState",
+    "AssistantMessage",
+    "AsyncClient",
+    "Block",
+    "BlockError",
+    "Client",
+    "ConfigError",
+    "Memory",
+    "Message",
+    "Model",
+    "ModelError",
+    "ModelRequest",
+    "ModelResponse",
+    "ModelToolCall",
+    "ModelUsage",
+    "NotFoundError",
+    "OpenAIModel",
+    "ReasoningMessage",
+    "Response",
+    "StopReason",
+    "StoredTool",
+    "SystemMessage",
+    "ToolCall",
+    "ToolCallMessage",
+    "ToolReturnMessage",
+    "Usage",
+    "UsageStatistics",
+    "UserMessage",
+]

@@ -1,0 +1,321 @@
+"""``AsyncClient``: agents, their messages, blocks and tools, shaped like Letta's client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import stdlib_tools
+from agent._engine import Engine, LiveAgent
+from agent._errors import ConfigError, NotFoundError
+from agent._history import to_messages
+from agent._memory import Block, Memory
+from agent._messages import Message, Response, StopReason, Usage, UsageStatistics
+from agent._model import Model
+from agent._openai import resolve_model
+from agent._registry import StoredTool, ToolRegistry
+from agent._state import DEFAULT_SYSTEM, AgentState
+from agent._store import AgentRow, Store, default_path
+from toolkit import SchemaError, Tool
+
+__all__ = ["AsyncClient"]
+
+BlockSpec = Block | Mapping[str, Any]
+
+
+class AsyncClient:
+    """The async client: ``await client.agents.messages.create(agent_id=..., messages=[...])``.
+
+    Args:
+        path: the SQLite file (default ``~/.selfedit/selfedit.db``, or ``$SELFEDIT_HOME``);
+            ``":memory:"`` keeps everything in memory.
+        model: a ``Model`` used for every agent of this client, whatever model it was created
+            with (a test double, or a model object for agents reopened from the database).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, model: Model | None = None) -> None:
+        self.store = Store(default_path() if path is None else path)
+        self.engine = Engine(self.store)
+        self.registry = ToolRegistry(self.store)
+        self.model = model
+        self._live: dict[str, LiveAgent] = {}
+        self._blocks: dict[str, Block] = {}  # one object per block id: shared blocks stay shared
+        self._models: dict[str, Model] = {}
+        self.agents = Agents(self)
+        self.blocks = Blocks(self)
+        self.tools = Tools(self)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    # -- loading -------------------------------------------------------------------------
+
+    def shared(self, block: Block) -> Block:
+        """The one live object for ``block.id``."""
+        return self._blocks.setdefault(block.id, block)
+
+    def live(self, agent_id: str) -> LiveAgent:
+        """The running form of an agent, loaded once per client."""
+        if agent_id in self._live:
+            return self._live[agent_id]
+        row = self.store.agent(agent_id)
+        if row is None:
+            raise NotFoundError(f"no agent with id {agent_id!r}")
+        state = AgentState(
+            name=row.name,
+            system=row.system,
+            memory=Memory(self.shared(b) for b in self.store.agent_blocks(agent_id)),
+            tools=[self.registry.resolve(ref) for ref in row.tools],
+            model=row.model,
+            embedding=row.embedding,
+            max_steps=row.max_steps,
+            id=row.id,
+            created_at=row.created_at,
+        )
+        context = self.store.messages(agent_id, in_context=True)
+        live = LiveAgent(state, context, self._model_for(state))
+        self._live[agent_id] = live
+        return live
+
+    def _model_for(self, state: AgentState) -> Model:
+        if self.model is not None:
+            return self.model
+        return self._models.get(state.id) or resolve_model(state.model)
+
+
+def _block(spec: BlockSpec) -> Block:
+    return spec if isinstance(spec, Block) else Block(**dict(spec))
+
+
+class Agents:
+    """``client.agents``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self.messages = Messages(client)
+        self.blocks = AgentBlocks(client)
+        self.core_memory = CoreMemory(client)
+
+    def _tools(
+        self, tools: Iterable[str], tool_ids: Iterable[str], include_base_tools: bool
+    ) -> tuple[list[Tool[..., Any]], list[str]]:
+        registry, problems = self._client.registry, []
+        chosen: list[Tool[..., Any]] = list(stdlib_tools.BASE_TOOLS) if include_base_tools else []
+        for lookup, keys in ((registry.by_name, tools), (registry.by_id, tool_ids)):
+            for key in keys:
+                try:
+                    chosen.append(lookup(key))
+                except (NotFoundError, SchemaError) as e:
+                    problems.append(str(e))
+        unique: dict[str, Tool[..., Any]] = {}
+        for t in chosen:
+            if unique.setdefault(t.name, t) is not t:
+                problems.append(f"two different tools are named {t.name!r}")
+        return list(unique.values()), problems
+
+    async def create(
+        self,
+        *,
+        name: str | None = None,
+        memory_blocks: Iterable[BlockSpec] = (),
+        model: str | Model = "openai/gpt-4o-mini",
+        embedding: str | None = None,
+        system: str | None = None,
+        tools: Iterable[str] = (),
+        tool_ids: Iterable[str] = (),
+        include_base_tools: bool = True,
+        max_steps: int | None = None,
+    ) -> AgentState:
+        """Create an agent; every configuration problem is reported in one ``ConfigError``."""
+        problems: list[str] = []
+        blocks: list[Block] = []
+        for spec in memory_blocks:
+            try:
+                blocks.append(_block(spec))
+            except (ValueError, TypeError) as e:
+                problems.append(
+                    f"memory block {dict(spec) if not isinstance(spec, Block) else spec}: {e}"
+                )
+        labels = [b.label for b in blocks]
+        problems += [
+            f"two memory blocks are labelled {x!r}"
+            for x in sorted({x for x in labels if labels.count(x) > 1})
+        ]
+        chosen, tool_problems = self._tools(tools, tool_ids, include_base_tools)
+        problems += tool_problems
+        if max_steps is not None and max_steps < 1:
+            problems.append(f"max_steps must be at least 1, got {max_steps}")
+        if problems:
+            raise ConfigError("agents.create", problems)
+        state = AgentState(
+            name=name or "agent",
+            system=system or DEFAULT_SYSTEM,
+            memory=Memory(self._client.shared(b) for b in blocks),
+            tools=chosen,
+            model=model if isinstance(model, str) else model.name,
+            embedding=embedding,
+            max_steps=max_steps or 20,
+        )
+        if not isinstance(model, str):
+            self._client._models[state.id] = model
+        store = self._client.store
+        with store.transaction():
+            store.save_agent(_row(state, [self._client.registry.ref(t) for t in chosen]))
+            store.attach_blocks(state.id, state.memory.blocks)
+        self._client._live[state.id] = LiveAgent(state, [], self._client._model_for(state))
+        return state
+
+    async def list(self) -> list[AgentState]:
+        """Every agent."""
+        return [self._client.live(row.id).state for row in self._client.store.agents()]
+
+    async def retrieve(self, agent_id: str) -> AgentState:
+        """One agent."""
+        return self._client.live(agent_id).state
+
+    async def delete(self, agent_id: str) -> None:
+        """Delete an agent with its messages (and the blocks no other agent shares)."""
+        self._client.live(agent_id)
+        self._client.store.delete_agent(agent_id)
+        self._client._live.pop(agent_id, None)
+
+
+def _row(state: AgentState, tools: list[dict[str, str | None]]) -> AgentRow:
+    return AgentRow(
+        state.id, state.name, state.system, state.model, state.embedding, state.max_steps,
+        state.created_at, tools,
+    )  # fmt: skip
+
+
+def _texts(messages: Iterable[Mapping[str, Any]]) -> list[str]:
+    texts = []
+    for m in messages:
+        content = m.get("content", "")
+        if isinstance(content, list):  # OpenAI-style content parts
+            content = "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+        if m.get("role", "user") != "user":
+            raise ConfigError(
+                "messages.create", [f"role {m.get('role')!r}: only 'user' is accepted"]
+            )
+        texts.append(str(content))
+    if not texts:
+        raise ConfigError("messages.create", ["no messages given"])
+    return texts
+
+
+class Messages:
+    """``client.agents.messages``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create_stream(
+        self, *, agent_id: str, messages: Iterable[Mapping[str, Any]]
+    ) -> AsyncIterator[Message]:
+        """Run a turn, yielding each message as it happens, then usage and the stop reason."""
+        texts = _texts(messages)
+        live = self._client.live(agent_id)
+        async for message in self._client.engine.turn(live, "\n\n".join(texts)):
+            yield message
+
+    async def create(self, *, agent_id: str, messages: Iterable[Mapping[str, Any]]) -> Response:
+        """Run a turn and return what happened."""
+        out: list[Message] = []
+        usage, stop = Usage(), StopReason(stop_reason="error").stop_reason
+        async for m in self.create_stream(agent_id=agent_id, messages=messages):
+            if isinstance(m, UsageStatistics):
+                usage = Usage(**m.model_dump(include=set(Usage.model_fields)))
+            elif isinstance(m, StopReason):
+                stop = m.stop_reason
+            else:
+                out.append(m)
+        return Response(messages=out, usage=usage, stop_reason=stop)
+
+    async def list(self, *, agent_id: str, limit: int | None = None) -> list[Message]:
+        """The agent's conversation, oldest first (the newest ``limit`` records)."""
+        self._client.live(agent_id)
+        return to_messages(self._client.store.messages(agent_id, limit=limit))
+
+
+class AgentBlocks:
+    """``client.agents.blocks``: an agent's core memory blocks, by label."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list(self, agent_id: str) -> list[Block]:
+        """Copies of the agent's blocks."""
+        return [b.model_copy() for b in self._client.live(agent_id).state.memory]
+
+    async def retrieve(self, agent_id: str, *, block_label: str) -> Block:
+        """A copy of one block."""
+        return self._client.live(agent_id).state.memory.get_block(block_label).model_copy()
+
+    async def modify(
+        self,
+        agent_id: str,
+        *,
+        block_label: str,
+        value: str | None = None,
+        limit: int | None = None,
+        description: str | None = None,
+    ) -> Block:
+        """Change a block as the developer (read-only blocks too); the limit still holds."""
+        live = self._client.live(agent_id)
+        async with live.lock:
+            block = live.state.memory.get_block(block_label)
+            if limit is not None:
+                if len(value if value is not None else block.value) > limit:
+                    raise ConfigError(
+                        f"block {block_label!r}", [f"value is longer than limit {limit}"]
+                    )
+                block.limit = limit
+            if value is not None:
+                block.set_value(value, force=True)
+            if description is not None:
+                block.description = description
+            with self._client.store.transaction():
+                self._client.store.save_block(block)
+        return block.model_copy()
+
+
+class CoreMemory:
+    """``client.agents.core_memory``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def retrieve(self, agent_id: str) -> Memory:
+        """A copy of the agent's core memory (``.prompt_template``, ``.compile()``)."""
+        return Memory(b.model_copy() for b in self._client.live(agent_id).state.memory)
+
+
+class Blocks:
+    """``client.blocks``: blocks by id."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def retrieve(self, block_id: str) -> Block:
+        """A copy of the block with this id."""
+        block = self._client._blocks.get(block_id) or self._client.store.block(block_id)
+        if block is None:
+            raise NotFoundError(f"no block with id {block_id!r}")
+        return block.model_copy()
+
+
+class Tools:
+    """``client.tools``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def upsert_from_function(self, *, func: Callable[..., Any]) -> StoredTool:
+        """Register a function (or ``Tool``) as a tool; upserting the same name keeps its id."""
+        return self._client.registry.upsert(func)
+
+    async def list(self) -> list[StoredTool]:
+        """Every registered tool."""
+        return self._client.registry.list()

@@ -1,0 +1,261 @@
+"""The step engine: one user turn, as a loop of model calls in which every action is a tool call.
+
+Each step sends the system prompt with compiled memory and the in-context history, then runs
+every tool call of the reply in order. ``send_message`` ends the turn once the reply's calls
+are done; any other tool continues it. A step's messages and memory changes are committed in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent._errors import RealModelCallBlocked
+from agent._history import SEND_MESSAGE, Record, to_openai, well_formed
+from agent._memory import Block
+from agent._messages import (
+    AssistantMessage,
+    Message,
+    ReasoningMessage,
+    StopReason,
+    StopReasonType,
+    SystemMessage,
+    ToolCall,
+    ToolCallMessage,
+    ToolReturnMessage,
+    Usage,
+    UsageStatistics,
+)
+from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall
+from agent._state import AgentState
+from agent._store import Store
+from toolkit import ToolResult, ToolSet
+
+__all__ = ["Continue", "EndTurn", "Engine", "LiveAgent"]
+
+logger = logging.getLogger("selfedit.engine")
+REPEAT_LIMIT = 3
+
+
+@dataclass
+class LiveAgent:
+    """An agent loaded for running: its state, its in-context history, its model, its lock."""
+
+    state: AgentState
+    context: list[Record]
+    model: Model
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def toolset(self) -> ToolSet:
+        """The agent's tools as a ``ToolSet``."""
+        return ToolSet(self.state.tools)
+
+
+@dataclass(frozen=True)
+class Continue:
+    """The turn goes on with another model call."""
+
+
+@dataclass(frozen=True)
+class EndTurn:
+    """The turn is over."""
+
+    reason: StopReasonType
+
+
+Next = Continue | EndTurn
+
+
+@dataclass
+class _Streak:
+    """The run of identical calls (same tool, arguments and result) ending at the last call."""
+
+    key: tuple[str, str] | None = None
+    result: str | None = None
+    count: int = 0
+
+    def blocks(self, key: tuple[str, str]) -> bool:
+        return self.key == key and self.count >= REPEAT_LIMIT
+
+    def record(self, key: tuple[str, str], result: str) -> None:
+        if self.key == key and self.result == result:
+            self.count += 1
+        else:
+            self.key, self.result, self.count = key, result, 1
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments or "{}"), sort_keys=True)
+    except json.JSONDecodeError:
+        return arguments
+
+
+@dataclass
+class _Turn:
+    """What one turn accumulates."""
+
+    usage: Usage = field(default_factory=Usage)
+    streak: _Streak = field(default_factory=_Streak)
+    nudged: bool = False
+
+
+class Engine:
+    """Runs turns against a ``Store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def turn(self, live: LiveAgent, text: str) -> AsyncIterator[Message]:
+        """Run one turn for ``text``; yields messages as they happen, then usage and stop."""
+        async with live.lock:
+            async for message in self._turn(live, text):
+                yield message
+
+    async def _turn(self, live: LiveAgent, text: str) -> AsyncIterator[Message]:
+        user = Record("user", text)
+        with self.store.transaction():
+            self.store.add_messages(live.state.id, [user])
+        live.context.append(user)
+        turn = _Turn()
+        stop: StopReasonType = "max_steps"
+        for step in range(live.state.max_steps):
+            last = step == live.state.max_steps - 1
+            outcome: Next = Continue()
+            async for item in self._step(live, turn, last):
+                if isinstance(item, (Continue, EndTurn)):
+                    outcome = item
+                else:
+                    yield item
+            if isinstance(outcome, EndTurn):
+                stop = outcome.reason
+                break
+        usage = turn.usage
+        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+        yield UsageStatistics(**usage.model_dump())
+        yield StopReason(stop_reason=stop)
+
+    def _request(self, live: LiveAgent, tools: ToolSet, force: bool) -> ModelRequest:
+        system = {"role": "system", "content": live.state.compile_system()}
+        messages = [system, *to_openai(well_formed(live.context))]
+        choice = SEND_MESSAGE if force and SEND_MESSAGE in tools else "required"
+        return ModelRequest(messages, tools.openai_schemas(), choice)
+
+    async def _step(
+        self, live: LiveAgent, turn: _Turn, last: bool
+    ) -> AsyncIterator[Message | Next]:
+        tools = live.toolset
+        request = self._request(live, tools, force=turn.nudged or last)
+        try:
+            reply = await live.model.complete(request)
+        except RealModelCallBlocked:
+            raise
+        except Exception as e:  # the model boundary: any failure ends the turn, state intact
+            logger.warning("model %r failed", live.model.name, exc_info=e)
+            yield SystemMessage(content=f"The model call failed: {type(e).__name__}: {e}")
+            yield EndTurn("error")
+            return
+        turn.usage.prompt_tokens += reply.usage.prompt_tokens
+        turn.usage.completion_tokens += reply.usage.completion_tokens
+        turn.usage.step_count += 1
+        if reply.tool_calls:
+            async for item in self._calls(live, tools, turn, reply):
+                yield item
+            return
+        async for item in self._no_call(live, turn, reply, last):
+            yield item
+
+    async def _no_call(
+        self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool
+    ) -> AsyncIterator[Message | Next]:
+        text = (reply.text or "").strip()
+        if text:
+            record = Record("assistant", text)
+            self._commit(live, [record], [])
+            yield ReasoningMessage(id=f"{record.id}-r", reasoning=text, date=record.created_at)
+        if not (turn.nudged or last):
+            turn.nudged = True  # ask once more, with send_message forced
+            yield Continue()
+            return
+        if text:  # the user is never left with nothing
+            yield AssistantMessage(content=text)
+        else:
+            yield SystemMessage(content="The model replied with neither text nor a tool call.")
+        yield EndTurn("max_steps" if last and not turn.nudged else "no_tool_call")
+
+    async def _calls(
+        self, live: LiveAgent, tools: ToolSet, turn: _Turn, reply: ModelResponse
+    ) -> AsyncIterator[Message | Next]:
+        calls = [
+            ToolCall(name=c.name, arguments=c.arguments, tool_call_id=c.id)
+            for c in reply.tool_calls
+        ]
+        assistant = Record("assistant", (reply.text or "").strip(), calls)
+        records = [assistant]
+        if assistant.content:
+            yield ReasoningMessage(id=f"{assistant.id}-r", reasoning=assistant.content)
+        before = live.state.memory.snapshot()
+        sent = False
+        for call in reply.tool_calls:
+            result = await self._run(live, tools, turn, call)
+            records.append(Record("tool", result.content, [], call.id, result.status))
+            if call.name == SEND_MESSAGE and result.ok:
+                sent = True
+                yield AssistantMessage(content=str(json.loads(call.arguments)["message"]))
+                continue
+            yield ToolCallMessage(
+                tool_call=ToolCall(name=call.name, arguments=call.arguments, tool_call_id=call.id)
+            )
+            yield ToolReturnMessage(
+                tool_return=result.content, status=result.status, tool_call_id=call.id
+            )
+        changed = live.state.memory.changed(before)
+        try:
+            self._commit(live, records, changed)
+        except sqlite3.Error as e:
+            live.state.memory.restore(before)
+            yield SystemMessage(content=f"Saving the step failed, so it was undone: {e}")
+            yield EndTurn("error")
+            return
+        yield EndTurn("end_turn") if sent else Continue()
+
+    async def _run(
+        self, live: LiveAgent, tools: ToolSet, turn: _Turn, call: ModelToolCall
+    ) -> ToolResult:
+        key = (call.name, _canonical(call.arguments))
+        if turn.streak.blocks(key):
+            return ToolResult(
+                "error",
+                f"Error: {call.name} was already called {REPEAT_LIMIT} times in a row with these "
+                "arguments and gave the same result each time; it was not run again. "
+                "Use that result, or do something else (send_message to reply).",
+            )
+        snapshot = live.state.memory.snapshot()
+        result = await tools.ainvoke(call.name, call.arguments, agent_state=live.state)
+        if not result.ok:
+            live.state.memory.restore(snapshot)
+        if call.name != SEND_MESSAGE:
+            turn.streak.record(key, result.content)
+        return result
+
+    def _commit(self, live: LiveAgent, records: list[Record], blocks: list[Block]) -> None:
+        with self.store.transaction():
+            self.store.add_messages(live.state.id, records)
+            for block in blocks:
+                self.store.save_block(block)
+        live.context.extend(records)
+
+
+def usage_of(messages: list[Any]) -> Usage:
+    """The ``Usage`` carried by a stream's ``usage_statistics`` item."""
+    for message in messages:
+        if isinstance(message, UsageStatistics):
+            return Usage(**message.model_dump(include=set(Usage.model_fields)))
+    return Usage()

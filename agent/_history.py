@@ -1,0 +1,151 @@
+"""The stored conversation: records in the model's own format, and the views made from them.
+
+A ``Record`` is one chat message as the model saw it (``user``, ``assistant`` with tool calls,
+``tool``). The typed messages users read (``assistant_message``, ``tool_call_message``, ...)
+are derived from records, so the model's history and the user's view never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from agent._messages import (
+    AssistantMessage,
+    Message,
+    ReasoningMessage,
+    SystemMessage,
+    ToolCall,
+    ToolCallMessage,
+    ToolReturnMessage,
+    UserMessage,
+)
+
+__all__ = ["SEND_MESSAGE", "Record", "to_messages", "to_openai", "well_formed"]
+
+SEND_MESSAGE = "send_message"
+Role = Literal["user", "assistant", "tool", "system"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Record:
+    """One message of the conversation, as the model saw it."""
+
+    role: Role
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """An assistant record's calls."""
+    tool_call_id: str | None = None
+    """A tool record's call."""
+    status: Literal["success", "error"] | None = None
+    """A tool record's outcome."""
+    id: str = field(default_factory=lambda: f"message-{uuid.uuid4()}")
+    created_at: datetime = field(default_factory=_now)
+
+    def openai(self) -> dict[str, Any]:
+        """This record in OpenAI chat format: ``content`` is never ``null``."""
+        if self.role == "tool":
+            return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
+        message: dict[str, Any] = {"role": self.role, "content": self.content or ""}
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": c.tool_call_id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in self.tool_calls
+            ]
+        return message
+
+
+def to_openai(records: list[Record]) -> list[dict[str, Any]]:
+    """The records as OpenAI chat messages."""
+    return [r.openai() for r in records]
+
+
+def well_formed(records: list[Record]) -> list[Record]:
+    """Records a model will accept: every call answered exactly once, no answer without call.
+
+    An unanswered call gets an error result; a result without its call is dropped.
+    """
+    out: list[Record] = []
+    pending: dict[str, Record] = {}
+    for record in records:
+        if record.role == "tool":
+            if record.tool_call_id in pending:
+                pending.pop(record.tool_call_id)
+                out.append(record)
+            continue
+        out += _answer(pending)
+        out.append(record)
+        if record.role == "assistant":
+            pending = {c.tool_call_id: record for c in record.tool_calls}
+    out += _answer(pending)
+    return out
+
+
+def _answer(pending: dict[str, Record]) -> list[Record]:
+    answers = [
+        Record("tool", "Error: this call was interrupted; no result.", [], call_id, "error")
+        for call_id in pending
+    ]
+    pending.clear()
+    return answers
+
+
+def _assistant(record: Record) -> list[Message]:
+    out: list[Message] = []
+    date = record.created_at
+    if record.content:
+        out.append(ReasoningMessage(id=f"{record.id}-r", reasoning=record.content, date=date))
+    for i, c in enumerate(record.tool_calls):
+        if c.name == SEND_MESSAGE:
+            out.append(AssistantMessage(id=f"{record.id}-{i}", content=_sent(c), date=date))
+        else:
+            out.append(ToolCallMessage(id=f"{record.id}-{i}", tool_call=c, date=date))
+    return out
+
+
+def _sent(c: ToolCall) -> str:
+    try:
+        message = json.loads(c.arguments).get("message")
+    except (json.JSONDecodeError, AttributeError):
+        message = None
+    return message if isinstance(message, str) else c.arguments
+
+
+def to_messages(records: list[Record], sent_ids: set[str] | None = None) -> list[Message]:
+    """The typed messages users read, from records.
+
+    Results of ``send_message`` calls are plumbing and are left out; pass ``sent_ids`` (the
+    ids of those calls) when the calls themselves are not among ``records``.
+    """
+    sent = set(sent_ids or ())
+    out: list[Message] = []
+    for r in records:
+        if r.role == "user":
+            out.append(UserMessage(id=r.id, content=r.content, date=r.created_at))
+        elif r.role == "system":
+            out.append(SystemMessage(id=r.id, content=r.content, date=r.created_at))
+        elif r.role == "assistant":
+            sent.update(c.tool_call_id for c in r.tool_calls if c.name == SEND_MESSAGE)
+            out += _assistant(r)
+        elif r.tool_call_id not in sent:
+            out.append(
+                ToolReturnMessage(
+                    id=r.id,
+                    tool_return=r.content,
+                    status=r.status or "success",
+                    tool_call_id=r.tool_call_id or "",
+                    date=r.created_at,
+                )
+            )
+    return out

@@ -1,0 +1,284 @@
+"""SQLite storage: agents, blocks (shareable), messages and tools, in one file.
+
+The standard library's ``sqlite3`` in WAL mode. A step's messages and block changes are written
+in one transaction (``transaction()``), so a crash leaves the conversation consistent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent._history import Record
+from agent._memory import Block
+from agent._messages import ToolCall
+
+__all__ = ["AgentRow", "Store", "ToolRow", "default_path"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, system TEXT NOT NULL, model TEXT NOT NULL,
+    embedding TEXT, max_steps INTEGER NOT NULL, created_at TEXT NOT NULL,
+    tools TEXT NOT NULL  -- JSON list of {"name": ..., "id": ...}
+);
+CREATE TABLE IF NOT EXISTS blocks (
+    id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL, "limit" INTEGER NOT NULL,
+    description TEXT, read_only INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agent_blocks (
+    agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    block_id TEXT NOT NULL REFERENCES blocks(id),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, block_id)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    role TEXT NOT NULL, content TEXT NOT NULL, tool_calls TEXT, tool_call_id TEXT,
+    status TEXT, created_at TEXT NOT NULL, in_context INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS messages_context ON messages (agent_id, in_context, seq);
+CREATE TABLE IF NOT EXISTS tools (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
+    source_hash TEXT, created_at TEXT NOT NULL
+);
+"""
+
+
+def default_path() -> Path:
+    """``$SELFEDIT_HOME/selfedit.db``, by default ``~/.selfedit/selfedit.db``."""
+    home = os.environ.get("SELFEDIT_HOME") or Path.home() / ".selfedit"
+    return Path(home) / "selfedit.db"
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """An agent as stored."""
+
+    id: str
+    name: str
+    system: str
+    model: str
+    embedding: str | None
+    max_steps: int
+    created_at: datetime
+    tools: list[dict[str, str | None]]
+
+
+@dataclass(frozen=True)
+class ToolRow:
+    """A tool as stored."""
+
+    id: str
+    name: str
+    source: str | None
+    schema: dict[str, Any]
+    source_hash: str | None
+
+
+class Store:
+    """One SQLite database."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self._depth = 0
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            row = self.db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: schema version {row[0]} is newer than this code")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all (nested uses join the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # -- agents --------------------------------------------------------------------------
+
+    def save_agent(self, row: AgentRow) -> None:
+        """Insert or replace an agent's own row."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.id, row.name, row.system, row.model, row.embedding, row.max_steps,
+                row.created_at.isoformat(), json.dumps(row.tools),
+            ),
+        )  # fmt: skip
+
+    def agent(self, agent_id: str) -> AgentRow | None:
+        """The agent with this id, or ``None``."""
+        row = self.db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return _agent_row(row) if row else None
+
+    def agents(self) -> list[AgentRow]:
+        """Every agent, oldest first."""
+        rows = self.db.execute("SELECT * FROM agents ORDER BY created_at").fetchall()
+        return [_agent_row(r) for r in rows]
+
+    def delete_agent(self, agent_id: str) -> None:
+        """Delete an agent, its messages, and blocks no other agent uses."""
+        with self.transaction():
+            ids = [r[0] for r in self.db.execute(
+                "SELECT block_id FROM agent_blocks WHERE agent_id = ?", (agent_id,)
+            )]  # fmt: skip
+            self.db.execute("DELETE FROM agents WHERE id = ?", (agent_id,))
+            for block_id in ids:
+                self.db.execute(
+                    "DELETE FROM blocks WHERE id = ? AND id NOT IN "
+                    "(SELECT block_id FROM agent_blocks)",
+                    (block_id,),
+                )
+
+    # -- blocks --------------------------------------------------------------------------
+
+    def save_block(self, block: Block) -> None:
+        """Insert or update a block."""
+        self.db.execute(
+            'INSERT INTO blocks (id, label, value, "limit", description, read_only) '
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET label = excluded.label, "
+            'value = excluded.value, "limit" = excluded."limit", '
+            "description = excluded.description, read_only = excluded.read_only",
+            (block.id, block.label, block.value, block.limit, block.description, block.read_only),
+        )
+
+    def attach_blocks(self, agent_id: str, blocks: list[Block]) -> None:
+        """Save ``blocks`` and attach them to the agent, in order."""
+        for position, block in enumerate(blocks):
+            self.save_block(block)
+            self.db.execute(
+                "INSERT OR REPLACE INTO agent_blocks VALUES (?, ?, ?)",
+                (agent_id, block.id, position),
+            )
+
+    def block(self, block_id: str) -> Block | None:
+        """The block with this id, or ``None``."""
+        row = self.db.execute("SELECT * FROM blocks WHERE id = ?", (block_id,)).fetchone()
+        return _block(row) if row else None
+
+    def agent_blocks(self, agent_id: str) -> list[Block]:
+        """An agent's blocks, in order."""
+        rows = self.db.execute(
+            "SELECT b.* FROM blocks b JOIN agent_blocks a ON a.block_id = b.id "
+            "WHERE a.agent_id = ? ORDER BY a.position",
+            (agent_id,),
+        ).fetchall()
+        return [_block(r) for r in rows]
+
+    # -- messages ------------------------------------------------------------------------
+
+    def add_messages(self, agent_id: str, records: list[Record]) -> None:
+        """Append records to an agent's history (in context)."""
+        self.db.executemany(
+            "INSERT INTO messages (id, agent_id, role, content, tool_calls, tool_call_id, status,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.id, agent_id, r.role, r.content,
+                    json.dumps([c.model_dump() for c in r.tool_calls]) if r.tool_calls else None,
+                    r.tool_call_id, r.status, r.created_at.isoformat(),
+                )
+                for r in records
+            ],
+        )  # fmt: skip
+
+    def messages(
+        self, agent_id: str, *, in_context: bool = False, limit: int | None = None
+    ) -> list[Record]:
+        """An agent's records, oldest first (only those in context, or the newest ``limit``)."""
+        where = "agent_id = ?" + (" AND in_context = 1" if in_context else "")
+        query = f"SELECT * FROM messages WHERE {where} ORDER BY seq DESC"
+        params: tuple[Any, ...] = (agent_id,)
+        if limit is not None:
+            query += " LIMIT ?"
+            params += (limit,)
+        rows = self.db.execute(query, params).fetchall()
+        return [_record(r) for r in reversed(rows)]
+
+    # -- tools ---------------------------------------------------------------------------
+
+    def save_tool(self, row: ToolRow, created_at: datetime) -> None:
+        """Insert or update a tool by name (keeping its id)."""
+        self.db.execute(
+            "INSERT INTO tools VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "source = excluded.source, schema = excluded.schema, "
+            "source_hash = excluded.source_hash",
+            (row.id, row.name, row.source, json.dumps(row.schema), row.source_hash,
+             created_at.isoformat()),
+        )  # fmt: skip
+
+    def tool(self, *, id: str | None = None, name: str | None = None) -> ToolRow | None:
+        """A tool by id or by name, or ``None``."""
+        key, value = ("id", id) if id is not None else ("name", name)
+        row = self.db.execute(f"SELECT * FROM tools WHERE {key} = ?", (value,)).fetchone()
+        return _tool_row(row) if row else None
+
+    def tools(self) -> list[ToolRow]:
+        """Every stored tool, by name."""
+        rows = self.db.execute("SELECT * FROM tools ORDER BY name").fetchall()
+        return [_tool_row(r) for r in rows]
+
+
+def _agent_row(r: Any) -> AgentRow:
+    return AgentRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]), json.loads(r[7])
+    )
+
+
+def _block(r: Any) -> Block:
+    return Block(
+        id=r[0], label=r[1], value=r[2], limit=r[3], description=r[4], read_only=bool(r[5])
+    )
+
+
+def _record(r: Any) -> Record:
+    calls = [ToolCall(**c) for c in json.loads(r[5])] if r[5] else []
+    return Record(r[3], r[4], calls, r[6], r[7], r[1], datetime.fromisoformat(r[8]))
+
+
+def _tool_row(r: Any) -> ToolRow:
+    return ToolRow(r[0], r[1], r[2], json.loads(r[3]), r[4])

@@ -1,0 +1,102 @@
+"""``Client``: the synchronous client, usable from scripts and from a running event loop.
+
+Every call runs on the client's own event loop in a background thread, so ``Client`` works
+inside Jupyter (whose loop is already running) as well as in plain scripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent._client import AsyncClient
+from agent._model import Model
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+
+
+class _Portal:
+    """An event loop in a daemon thread; coroutines are run on it and waited for."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="selfedit")
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
+        while True:
+            try:
+                yield self.run(_anext(iterator))
+            except StopAsyncIteration:
+                return
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+async def _anext(iterator: AsyncIterator[T]) -> T:
+    return await iterator.__anext__()
+
+
+class _Sync:
+    """A synchronous view of an async resource: same attributes, calls run on the portal."""
+
+    def __init__(self, target: Any, portal: _Portal) -> None:
+        self._target = target
+        self._portal = portal
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if inspect.iscoroutinefunction(attr):
+            return lambda *a, **k: self._portal.run(attr(*a, **k))
+        if inspect.isasyncgenfunction(attr):
+            return lambda *a, **k: self._portal.iterate(attr(*a, **k))
+        if callable(attr) or isinstance(attr, (str, int, float, bool, type(None))):
+            return attr
+        return _Sync(attr, self._portal)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._target)
+
+
+class Client(_Sync):
+    """The synchronous client: ``client.agents.messages.create(agent_id=..., messages=[...])``.
+
+    Same arguments and resources as ``AsyncClient``; see there.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, model: Model | None = None) -> None:
+        portal = _Portal()
+        client = portal.run(_make(path, model))
+        super().__init__(client, portal)
+        self.async_client = client
+        """The underlying ``AsyncClient``."""
+
+    def close(self) -> None:
+        """Close the database and stop the background loop."""
+        self._portal.run(_close(self.async_client))
+        self._portal.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def _make(path: str | Path | None, model: Model | None) -> AsyncClient:
+    return AsyncClient(path, model=model)
+
+
+async def _close(client: AsyncClient) -> None:
+    client.close()

@@ -1,0 +1,151 @@
+"""Test doubles for agents, shipped for users' tests as much as ours.
+
+- ``ScriptedModel``: replies from a list, in order (a reply may be an exception to raise).
+- ``FunctionModel``: a function decides each reply from the request.
+- ``call``, ``send``, ``text``: helpers to write replies.
+- ``block_real_models``: while active, any real network call (a real model) raises
+  ``RealModelCallBlocked``, which no ``except Exception`` can swallow. Our test suite turns it
+  on for every test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import itertools
+import json
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+from agent._errors import ModelError, RealModelCallBlocked
+from agent._model import ModelRequest, ModelResponse, ModelToolCall, ModelUsage
+
+__all__ = [
+    "FunctionModel",
+    "RealModelCallBlocked",
+    "ScriptedModel",
+    "block_real_models",
+    "call",
+    "calls",
+    "send",
+    "text",
+]
+
+_ids = itertools.count(1)
+Reply = ModelResponse | BaseException
+
+
+def call(
+    name: str, arguments: dict[str, Any] | str | None = None, /, **kwargs: Any
+) -> ModelResponse:
+    """A reply with one tool call: ``call("core_memory_append", label="human", content="x")``.
+
+    ``arguments`` may be raw text, to script a model that writes broken JSON.
+    """
+    return calls((name, arguments if arguments is not None else kwargs))
+
+
+def calls(*items: tuple[str, dict[str, Any] | str], reasoning: str | None = None) -> ModelResponse:
+    """A reply with several tool calls, and optional text beside them."""
+    made = [
+        ModelToolCall(n, a if isinstance(a, str) else json.dumps(a), f"call_{next(_ids)}")
+        for n, a in items
+    ]
+    return ModelResponse(reasoning, made, ModelUsage(10, 5), "tool_calls")
+
+
+def send(message: str, *, reasoning: str | None = None) -> ModelResponse:
+    """A reply that calls ``send_message``."""
+    return calls(("send_message", {"message": message}), reasoning=reasoning)
+
+
+def text(content: str) -> ModelResponse:
+    """A reply with text only, no tool call."""
+    return ModelResponse(content, [], ModelUsage(10, 5), "stop")
+
+
+class ScriptedModel:
+    """Replies from a list, in order; an exception in the list is raised instead.
+
+    ``requests`` records every request, for assertions. Running out of replies is a
+    ``ModelError`` saying so.
+    """
+
+    def __init__(self, replies: Iterable[Reply] = (), *, name: str = "scripted") -> None:
+        self.replies = list(replies)
+        self.requests: list[ModelRequest] = []
+        self.name = name
+
+    def extend(self, replies: Iterable[Reply]) -> None:
+        """Queue more replies."""
+        self.replies.extend(replies)
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """The next scripted reply."""
+        self.requests.append(request)
+        if not self.replies:
+            raise ModelError(f"ScriptedModel ran out of replies after {len(self.requests) - 1}")
+        reply = self.replies.pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+
+class FunctionModel:
+    """Each reply is ``function(request)`` (sync or async)."""
+
+    def __init__(
+        self,
+        function: Callable[[ModelRequest], ModelResponse | Awaitable[ModelResponse]],
+        *,
+        name: str = "function",
+    ) -> None:
+        self.function = function
+        self.requests: list[ModelRequest] = []
+        self.name = name
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Ask the function."""
+        self.requests.append(request)
+        reply = self.function(request)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        return reply
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise RealModelCallBlocked(
+        "a real network call (a real model?) was attempted while real calls are blocked; "
+        "use agent.testing.ScriptedModel / FunctionModel, or an httpx.MockTransport"
+    )
+
+
+def _http_modules() -> list[Any]:
+    """The installed HTTP libraries: httpx, and httpx2 (which the openai client moved to)."""
+    found = []
+    for name in ("httpx", "httpx2"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return found
+
+
+@contextlib.contextmanager
+def block_real_models() -> Iterator[None]:
+    """Within this block, every real HTTP request (httpx's network transports) raises.
+
+    Mock transports still work, so the OpenAI adapter can be tested against a fake server.
+    """
+    modules = _http_modules()
+    targets = [(m.HTTPTransport, "handle_request") for m in modules]
+    targets += [(m.AsyncHTTPTransport, "handle_async_request") for m in modules]
+    saved = [(cls, attr, getattr(cls, attr)) for cls, attr in targets]
+    try:
+        for cls, attr in targets:
+            setattr(cls, attr, _refuse)
+        yield
+    finally:
+        for cls, attr, original in saved:
+            setattr(cls, attr, original)
