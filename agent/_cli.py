@@ -1,4 +1,4 @@
-"""The ``selfedit`` command line.
+"""The ``selfedit`` command line: ``schema``, ``chat``, ``agents list`` and ``agents show``.
 
 ``selfedit schema FILE_OR_MODULE [--name NAME ...] [--strict | --loose]`` prints the OpenAI
 schema of every ``@tool`` in a file or module (or of plain documented functions named with
@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from agent._chat import add_commands
 from toolkit import SchemaError, Tool
 
 __all__ = ["main"]
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--strict", dest="strict", action="store_const", const=True, default=None)
     mode.add_argument("--loose", dest="strict", action="store_const", const=False)
     schema.set_defaults(run=_schema)
+    add_commands(commands)
     return parser
 
 
