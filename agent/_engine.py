@@ -52,10 +52,27 @@ class LiveAgent:
     model: Model
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    _toolset: tuple[tuple[int, ...], ToolSet] | None = None
+    _system: tuple[tuple[Any, ...], str] | None = None
+
     @property
     def toolset(self) -> ToolSet:
-        """The agent's tools as a ``ToolSet``."""
-        return ToolSet(self.state.tools)
+        """The agent's tools as a ``ToolSet`` (rebuilt only when the tools change)."""
+        key = tuple(id(t) for t in self.state.tools)
+        if self._toolset is None or self._toolset[0] != key:
+            self._toolset = (key, ToolSet(self.state.tools))
+        return self._toolset[1]
+
+    def system_prompt(self) -> str:
+        """The compiled system prompt (recompiled only when prompt or memory changed)."""
+        memory = self.state.memory
+        key = (
+            self.state.system,
+            *((b.label, b.value, b.limit, b.description, b.read_only) for b in memory),
+        )
+        if self._system is None or self._system[0] != key:
+            self._system = (key, self.state.compile_system())
+        return self._system[1]
 
 
 @dataclass(frozen=True)
@@ -143,7 +160,7 @@ class Engine:
         yield StopReason(stop_reason=stop)
 
     def _request(self, live: LiveAgent, tools: ToolSet, force: bool) -> ModelRequest:
-        system = {"role": "system", "content": live.state.compile_system()}
+        system = {"role": "system", "content": live.system_prompt()}
         messages = [system, *to_openai(well_formed(live.context))]
         choice = SEND_MESSAGE if force and SEND_MESSAGE in tools else "required"
         return ModelRequest(messages, tools.openai_schemas(), choice)

@@ -8,11 +8,11 @@ are derived from records, so the model's history and the user's view never disag
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from agent._ids import new_id
 from agent._messages import (
     AssistantMessage,
     Message,
@@ -46,11 +46,17 @@ class Record:
     """A tool record's call."""
     status: Literal["success", "error"] | None = None
     """A tool record's outcome."""
-    id: str = field(default_factory=lambda: f"message-{uuid.uuid4()}")
+    id: str = field(default_factory=lambda: new_id("message"))
     created_at: datetime = field(default_factory=_now)
 
     def openai(self) -> dict[str, Any]:
-        """This record in OpenAI chat format: ``content`` is never ``null``."""
+        """This record in OpenAI chat format (``content`` never ``null``); built once."""
+        cached = self.__dict__.get("_openai")
+        if cached is None:
+            cached = self.__dict__["_openai"] = self._openai()
+        return cached
+
+    def _openai(self) -> dict[str, Any]:
         if self.role == "tool":
             return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
         message: dict[str, Any] = {"role": self.role, "content": self.content or ""}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from agent._errors import BlockError, NotFoundError
+from agent._ids import new_id
 
 __all__ = ["LABEL_PATTERN", "Block", "Memory"]
 
@@ -35,7 +35,7 @@ BLOCK_TEMPLATE = """\
 
 
 def _new_id() -> str:
-    return f"block-{uuid.uuid4()}"
+    return new_id("block")
 
 
 def neutralize(text: str) -> str:

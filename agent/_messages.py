@@ -6,11 +6,12 @@ union; ``Response`` is what one turn returns.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+from agent._ids import new_id
 
 __all__ = [
     "AssistantMessage",
@@ -36,7 +37,7 @@ def _now() -> datetime:
 
 
 def _new_id() -> str:
-    return f"message-{uuid.uuid4()}"
+    return new_id("message")
 
 
 class _Base(BaseModel):

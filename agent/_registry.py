@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -11,6 +10,7 @@ from typing import Any
 
 import stdlib_tools
 from agent._errors import NotFoundError
+from agent._ids import new_id
 from agent._store import Store, ToolRow
 from toolkit import SchemaError, Tool
 
@@ -63,7 +63,7 @@ class ToolRegistry:
         tool = func if isinstance(func, Tool) else Tool.from_function(func)
         existing = self._store.tool(name=tool.name)
         row = ToolRow(
-            existing.id if existing else f"tool-{uuid.uuid4()}",
+            existing.id if existing else new_id("tool"),
             tool.name,
             tool.source,
             tool.openai_schema(False),

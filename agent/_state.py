@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from agent._ids import new_id
 from agent._memory import Memory
 from toolkit import Tool
 
@@ -51,7 +51,7 @@ class AgentState:
     """The embedding model's name, if any."""
     max_steps: int = 20
     """The most model calls in one turn."""
-    id: str = field(default_factory=lambda: f"agent-{uuid.uuid4()}")
+    id: str = field(default_factory=lambda: new_id("agent"))
     """The agent's id."""
     created_at: datetime = field(default_factory=_now)
     """When it was created (UTC)."""

@@ -2,7 +2,8 @@
 
 Each is a plain ``@tool`` function with ``agent_state`` injected, the same code a developer
 writes for a custom memory tool. Mistakes a model can make come back as tool errors that say
-what to do next.
+what to do next. They are ``async def`` only because they never wait on anything: the engine
+then runs them on its event loop instead of handing each call to a worker thread.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["core_memory_append", "core_memory_replace", "send_message"]
 
 
 @tool
-def send_message(message: str) -> str:
+async def send_message(message: str) -> str:
     """Send a message to the user. This is the only way the user sees anything you say.
 
     Calling it ends your turn: do every other action (memory edits, searches) first.
@@ -42,7 +43,7 @@ def _block(agent_state: AgentState, label: str) -> str:
 
 
 @tool
-def core_memory_append(agent_state: AgentState, label: str, content: str) -> str:
+async def core_memory_append(agent_state: AgentState, label: str, content: str) -> str:
     """Add a new line to a core memory block, the memory you always see in your prompt.
 
     Use it for lasting facts about the user or yourself that should shape every reply.
@@ -58,7 +59,7 @@ def core_memory_append(agent_state: AgentState, label: str, content: str) -> str
 
 
 @tool
-def core_memory_replace(
+async def core_memory_replace(
     agent_state: AgentState, label: str, old_content: str, new_content: str
 ) -> str:
     """Replace exact text in a core memory block (to correct or delete a fact).

@@ -1,0 +1,108 @@
+"""Engine overhead per step, and many agents at once.
+
+1. Per-step overhead: a zero-latency FunctionModel that calls core_memory_append on every
+   step except the last; 10 blocks; an agent with 200 in-context messages; SQLite on disk.
+   Measured with 200 and with 5,000 stored messages (the step must not grow with history).
+2. 200 agents x 5 turns, a model that sleeps 20 ms per reply: total time against the
+   latency-bound ideal (turns x steps x 20 ms, every agent in parallel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from agent import AsyncClient, ModelRequest, ModelResponse
+from agent._history import Record
+from agent.testing import FunctionModel, call, send
+
+STEPS_PER_TURN = 5
+
+
+def _model(latency: float = 0.0) -> FunctionModel:
+    async def reply(request: ModelRequest) -> ModelResponse:
+        if latency:
+            await asyncio.sleep(latency)
+        done = sum(1 for m in request.messages if m["role"] == "tool")
+        if done % STEPS_PER_TURN == STEPS_PER_TURN - 1:
+            return send("done")
+        return call("core_memory_append", label="notes", content="x")
+
+    return FunctionModel(reply)
+
+
+async def _agent(client: AsyncClient, stored: int, in_context: int) -> str:
+    blocks = [{"label": f"block{i}", "value": "v" * 200, "limit": 100_000} for i in range(9)]
+    blocks.append({"label": "notes", "value": "", "limit": 1_000_000})
+    state = await client.agents.create(memory_blocks=blocks)
+    records = [Record("user" if i % 2 else "assistant", f"old message {i}") for i in range(stored)]
+    store = client.store
+    with store.transaction():
+        store.add_messages(state.id, records)
+        store.db.execute(
+            "UPDATE messages SET in_context = 0 WHERE agent_id = ? AND seq NOT IN (SELECT seq "
+            "FROM messages WHERE agent_id = ? ORDER BY seq DESC LIMIT ?)",
+            (state.id, state.id, in_context),
+        )
+    client._live.pop(state.id)  # reload: context from the database
+    return state.id
+
+
+async def per_step(stored: int, turns: int = 40) -> float:
+    """Median milliseconds per step over ``turns`` turns of STEPS_PER_TURN steps."""
+    with tempfile.TemporaryDirectory() as tmp:
+        client = AsyncClient(Path(tmp) / "bench.db", model=_model())
+        agent_id = await _agent(client, stored, 200)
+        times = []
+        for _ in range(turns):
+            live = client.live(agent_id)
+            del live.context[:-200]  # hold the window at 200 messages (eviction comes later)
+            start = time.perf_counter()
+            response = await client.agents.messages.create(
+                agent_id=agent_id, messages=[{"role": "user", "content": "go"}]
+            )
+            times.append((time.perf_counter() - start) / response.usage.step_count)
+        client.close()
+    return statistics.median(times) * 1000
+
+
+async def many_agents(agents: int = 200, turns: int = 5, latency: float = 0.02) -> tuple[float, float]:
+    """(seconds taken, latency-bound ideal) for ``agents`` agents running ``turns`` turns each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        client = AsyncClient(Path(tmp) / "bench.db", model=_model(latency))
+        ids = [
+            (await client.agents.create(memory_blocks=[{"label": "notes", "value": ""}])).id
+            for _ in range(agents)
+        ]
+
+        async def run(agent_id: str) -> None:
+            for _ in range(turns):
+                await client.agents.messages.create(
+                    agent_id=agent_id, messages=[{"role": "user", "content": "go"}]
+                )
+
+        start = time.perf_counter()
+        await asyncio.gather(*(run(i) for i in ids))
+        elapsed = time.perf_counter() - start
+        client.close()
+    return elapsed, turns * STEPS_PER_TURN * latency
+
+
+def main() -> None:
+    print("\n## Engine (SQLite on disk, zero-latency FunctionModel, 10 blocks, 200 in context)\n")
+    small, large = asyncio.run(per_step(200)), asyncio.run(per_step(5_000))
+    print("| stored messages | ms per step (median) |")
+    print("|---|---|")
+    print(f"| 200 | {small:.3f} |")
+    print(f"| 5,000 | {large:.3f} |")
+    print(f"\nratio 5,000 / 200: {large / small:.2f}x (flat is 1.0x); target: at most 2 ms per step")
+    elapsed, ideal = asyncio.run(many_agents())
+    print(f"\n200 agents x 5 turns, 20 ms per model reply: {elapsed:.2f} s; latency-bound ideal "
+          f"{ideal:.2f} s; ratio {elapsed / ideal:.2f}x (target at most 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
