@@ -222,7 +222,9 @@ class Engine:
         sent = False
         for call in reply.tool_calls:
             result = await self._run(live, tools, turn, call)
-            records.append(Record("tool", result.content, [], call.id, result.status))
+            records.append(
+                Record("tool", result.content, [], call.id, result.status, name=call.name)
+            )
             if call.name == SEND_MESSAGE and result.ok:
                 sent = True
                 yield AssistantMessage(content=str(json.loads(call.arguments)["message"]))

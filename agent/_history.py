@@ -24,9 +24,11 @@ from agent._messages import (
     UserMessage,
 )
 
-__all__ = ["SEND_MESSAGE", "Record", "to_messages", "to_openai", "well_formed"]
+__all__ = ["PLUMBING", "SEND_MESSAGE", "Record", "to_messages", "to_openai", "well_formed"]
 
 SEND_MESSAGE = "send_message"
+PLUMBING = frozenset({SEND_MESSAGE, "archival_memory_search", "conversation_search"})
+"""Tools whose results recall search leaves out (they repeat what is stored elsewhere)."""
 Role = Literal["user", "assistant", "tool", "system"]
 
 
@@ -48,6 +50,18 @@ class Record:
     """A tool record's outcome."""
     id: str = field(default_factory=lambda: new_id("message"))
     created_at: datetime = field(default_factory=_now)
+    name: str | None = None
+    """A tool record's tool name."""
+
+    @property
+    def search_text(self) -> str:
+        """What recall search indexes: conversation, not plumbing (search results, receipts)."""
+        if self.role == "tool":
+            return "" if self.name in PLUMBING else self.content
+        if self.role == "assistant":
+            said = [_sent(c) for c in self.tool_calls if c.name == SEND_MESSAGE]
+            return "\n".join([self.content, *said]).strip()
+        return self.content if self.role == "user" else ""
 
     def openai(self) -> dict[str, Any]:
         """This record in OpenAI chat format (``content`` never ``null``); built once."""

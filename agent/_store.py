@@ -19,40 +19,9 @@ from typing import Any
 from agent._history import Record
 from agent._memory import Block
 from agent._messages import ToolCall
+from agent._sql import SCHEMA, SCHEMA_VERSION
 
-__all__ = ["AgentRow", "Store", "ToolRow", "default_path"]
-
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS agents (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, system TEXT NOT NULL, model TEXT NOT NULL,
-    embedding TEXT, max_steps INTEGER NOT NULL, created_at TEXT NOT NULL,
-    tools TEXT NOT NULL  -- JSON list of {"name": ..., "id": ...}
-);
-CREATE TABLE IF NOT EXISTS blocks (
-    id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL, "limit" INTEGER NOT NULL,
-    description TEXT, read_only INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS agent_blocks (
-    agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
-    block_id TEXT NOT NULL REFERENCES blocks(id),
-    position INTEGER NOT NULL,
-    PRIMARY KEY (agent_id, block_id)
-);
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
-    role TEXT NOT NULL, content TEXT NOT NULL, tool_calls TEXT, tool_call_id TEXT,
-    status TEXT, created_at TEXT NOT NULL, in_context INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS messages_context ON messages (agent_id, in_context, seq);
-CREATE TABLE IF NOT EXISTS tools (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
-    source_hash TEXT, created_at TEXT NOT NULL
-);
-"""
+__all__ = ["AgentRow", "Store", "ToolRow", "default_path", "record"]
 
 
 def default_path() -> Path:
@@ -94,6 +63,7 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -103,9 +73,8 @@ class Store:
 
     def _migrate(self) -> None:
         with self.transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
+            for statement in SCHEMA:
+                self.db.execute(statement)
             row = self.db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
@@ -214,13 +183,13 @@ class Store:
     def add_messages(self, agent_id: str, records: list[Record]) -> None:
         """Append records to an agent's history (in context)."""
         self.db.executemany(
-            "INSERT INTO messages (id, agent_id, role, content, tool_calls, tool_call_id, status,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (id, agent_id, role, content, tool_calls, tool_call_id, name,"
+            " status, created_at, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     r.id, agent_id, r.role, r.content,
                     json.dumps([c.model_dump() for c in r.tool_calls]) if r.tool_calls else None,
-                    r.tool_call_id, r.status, r.created_at.isoformat(),
+                    r.tool_call_id, r.name, r.status, r.created_at.isoformat(), r.search_text,
                 )
                 for r in records
             ],
@@ -237,7 +206,7 @@ class Store:
             query += " LIMIT ?"
             params += (limit,)
         rows = self.db.execute(query, params).fetchall()
-        return [_record(r) for r in reversed(rows)]
+        return [record(r) for r in reversed(rows)]
 
     # -- tools ---------------------------------------------------------------------------
 
@@ -263,22 +232,28 @@ class Store:
         return [_tool_row(r) for r in rows]
 
 
-def _agent_row(r: Any) -> AgentRow:
+def _agent_row(r: sqlite3.Row) -> AgentRow:
     return AgentRow(
-        r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]), json.loads(r[7])
-    )
+        r["id"], r["name"], r["system"], r["model"], r["embedding"], r["max_steps"],
+        datetime.fromisoformat(r["created_at"]), json.loads(r["tools"]),
+    )  # fmt: skip
 
 
-def _block(r: Any) -> Block:
+def _block(r: sqlite3.Row) -> Block:
     return Block(
-        id=r[0], label=r[1], value=r[2], limit=r[3], description=r[4], read_only=bool(r[5])
-    )
+        id=r["id"], label=r["label"], value=r["value"], limit=r["limit"],
+        description=r["description"], read_only=bool(r["read_only"]),
+    )  # fmt: skip
 
 
-def _record(r: Any) -> Record:
-    calls = [ToolCall(**c) for c in json.loads(r[5])] if r[5] else []
-    return Record(r[3], r[4], calls, r[6], r[7], r[1], datetime.fromisoformat(r[8]))
+def record(r: sqlite3.Row) -> Record:
+    """A ``messages`` row as a ``Record``."""
+    calls = [ToolCall(**c) for c in json.loads(r["tool_calls"])] if r["tool_calls"] else []
+    return Record(
+        r["role"], r["content"], calls, r["tool_call_id"], r["status"], r["id"],
+        datetime.fromisoformat(r["created_at"]), r["name"],
+    )  # fmt: skip
 
 
-def _tool_row(r: Any) -> ToolRow:
-    return ToolRow(r[0], r[1], r[2], json.loads(r[3]), r[4])
+def _tool_row(r: sqlite3.Row) -> ToolRow:
+    return ToolRow(r["id"], r["name"], r["source"], json.loads(r["schema"]), r["source_hash"])

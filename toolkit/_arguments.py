@@ -32,7 +32,12 @@ _MAX_ERRORS = 4
 
 def preview(value: Any, limit: int = 60) -> str:
     """A short ``repr``-like view of what the model sent."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = (
+            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        )
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
     text = repr(text) if isinstance(value, str) else text
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
@@ -49,6 +54,8 @@ def parse_json_object(arguments: str | dict[str, Any]) -> dict[str, Any] | str:
         data = json.loads(arguments)
     except json.JSONDecodeError as e:
         return f"arguments are not valid JSON ({e.msg} at char {e.pos}): {preview(arguments)}"
+    except RecursionError:
+        return f"arguments are nested too deeply: {preview(arguments)}"
     if not isinstance(data, dict):
         kind = "array" if isinstance(data, list) else type(data).__name__
         return f"arguments must be a JSON object, got {kind}: {preview(arguments)}"
@@ -64,7 +71,7 @@ def _decode_nested(data: Any, errors: list[ErrorDetails]) -> bool:
             continue
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         if isinstance(value, (dict, list)):
             changed |= _set_at(data, error["loc"], value)
@@ -88,6 +95,8 @@ def _set_at(data: Any, loc: tuple[int | str, ...], value: Any) -> bool:
 
 def _explain(error: ErrorDetails) -> str:
     loc = ".".join(str(step) for step in error["loc"])
+    if error["type"] == "json_invalid":
+        return f"arguments are not valid JSON ({error['msg']})"
     if error["type"] == "missing":
         return f"missing required argument {loc!r}"
     if error["type"] == "extra_forbidden":

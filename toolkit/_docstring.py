@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -28,6 +29,9 @@ _MARKERS = (
 )
 
 
+_NO_SUMMARY = "(no summary)"
+
+
 @dataclass(frozen=True)
 class ParsedDoc:
     """What a docstring says that the model should see."""
@@ -45,13 +49,31 @@ def _detect(doc: str) -> docstring_parser.DocstringStyle:
     return _STYLES["google"]
 
 
+def _parse(doc: str, style: DocstringStyle) -> docstring_parser.Docstring:
+    chosen = _detect(doc) if style == "auto" else _STYLES[style]
+    return docstring_parser.parse(doc, style=chosen)
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_docstring(doc: str | None, style: DocstringStyle = "auto") -> ParsedDoc:
-    """Parse ``doc`` in ``style`` ("auto" detects it); cached by text, so it is parsed once."""
+    """Parse ``doc`` in ``style`` ("auto" detects it); cached by text, so it is parsed once.
+
+    Raises:
+        ValueError: the docstring is malformed (an empty section, say).
+    """
     if not doc or not doc.strip():
         return ParsedDoc("", {})
-    chosen = _detect(doc) if style == "auto" else _STYLES[style]
-    parsed = docstring_parser.parse(doc, style=chosen)
+    try:
+        parsed = _parse(inspect.cleandoc(doc), style)
+    except docstring_parser.ParseError:
+        # 'Args:' right after the quotes, with no summary: its body is indented deeper than
+        # it. Clean the text as if it began on the next line (so the section keeps its shape)
+        # and put a placeholder summary above it, which the parser needs.
+        try:
+            parsed = _parse(f"{_NO_SUMMARY}\n\n{inspect.cleandoc(chr(10) + doc)}", style)
+        except docstring_parser.ParseError as e:
+            raise ValueError(f"docstring cannot be parsed: {e}") from None
+        parsed.short_description = None
     parts = [p.strip() for p in (parsed.short_description, parsed.long_description) if p]
     params = {
         p.arg_name.split()[-1].lstrip("*"): " ".join((p.description or "").split())

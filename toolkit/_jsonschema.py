@@ -93,6 +93,18 @@ def resolve(schema: Schema, root: Schema) -> Schema:
     return resolve(target, root)
 
 
+def _admits_kind(data: Any, schema: Schema) -> bool:
+    """Whether ``schema`` could hold a value of ``data``'s kind (object, array, or scalar)."""
+    if "anyOf" in schema:
+        return True
+    kind = schema.get("type")
+    if isinstance(data, dict):
+        return kind == "object" or "properties" in schema
+    if isinstance(data, list):
+        return kind == "array"
+    return kind not in ("object", "array")
+
+
 def unknown_keys(data: Any, schema: Schema, root: Schema, path: str = "") -> list[str]:
     """Describe every object key in ``data`` that ``schema`` forbids (``additionalProperties``).
 
@@ -101,8 +113,9 @@ def unknown_keys(data: Any, schema: Schema, root: Schema, path: str = "") -> lis
     """
     schema = resolve(schema, root)
     if "anyOf" in schema:
-        problems = [unknown_keys(data, branch, root, path) for branch in schema["anyOf"]]
-        return min(problems, key=len)
+        branches = [b for b in schema["anyOf"] if _admits_kind(data, resolve(b, root))]
+        problems = [unknown_keys(data, branch, root, path) for branch in branches]
+        return min(problems, key=len, default=[])
     if isinstance(data, list):
         items = schema.get("items")
         prefix = schema.get("prefixItems", [])

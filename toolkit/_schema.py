@@ -15,7 +15,7 @@ import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import PydanticUserError, TypeAdapter
 from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError
@@ -127,11 +127,24 @@ def _default_json(default: Any) -> tuple[bool, Any]:
         return False, None
 
 
-def _param_schema(param: Param, description: str | None, defs: Schema) -> Schema:
-    schema, new_defs = type_schema(param.annotation)
-    for key, value in new_defs.items():
+def _joint_schemas(params: list[Param]) -> tuple[dict[str, Schema], Schema]:
+    """Every parameter's schema from one pydantic pass, which keeps same-named types apart."""
+    mode: Literal["validation"] = "validation"
+    adapters = [(p.name, mode, TypeAdapter(p.annotation)) for p in params]
+    by_key, defs = TypeAdapter.json_schemas(adapters, ref_template=_REF_TEMPLATE)
+    schemas = {key[0]: clean(schema) for key, schema in by_key.items()}
+    return schemas, {k: clean(v) for k, v in defs.get("$defs", {}).items()}
+
+
+def _merge(defs: Schema, new: Schema) -> bool:
+    """Add ``new`` to ``defs``; False if a name is taken by a different type."""
+    for key, value in new.items():
         if defs.setdefault(key, value) != value:
-            raise SchemaError("", [f"two different types are both named {key!r}"])
+            return False
+    return True
+
+
+def _param_schema(param: Param, description: str | None, schema: Schema) -> Schema:
     schema = dict(schema)
     if description:
         schema["description"] = description
@@ -156,10 +169,16 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
     if not NAME_PATTERN.match(name):
         problems.append(f"name {name!r} must match {NAME_PATTERN.pattern} (OpenAI's rule)")
     # 2. the docstring
-    doc = parse_docstring(inspect.getdoc(fn), docstring_style)
+    doc_problem = None
+    try:
+        doc = parse_docstring(getattr(fn, "__doc__", None), docstring_style)
+    except ValueError as e:
+        doc_problem, doc = str(e), parse_docstring(None)
     description = str(description or doc.description)
     if not description:
         problems.append("no description: write a docstring or pass description=...")
+    if doc_problem:
+        problems.append(doc_problem)
     # 3. the signature
     sig = inspect.signature(fn)
     hints = _hints(fn, sig)
@@ -181,23 +200,30 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
     # 4. documentation of each parameter
     for extra in doc.params.keys() - sig.parameters.keys():
         problems.append(f"docstring documents {extra!r}, which is not a parameter")
-    # 5. each parameter's schema
+    # 5. each parameter's schema (per type, cached; jointly if two types share a name)
     defs: Schema = {}
+    types: dict[str, Schema] = {}
+    collided = False
+    for param in params:
+        try:
+            types[param.name], new_defs = type_schema(param.annotation)
+            collided = collided or not _merge(defs, new_defs)
+        except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
+            problems.append(f"parameter {param.name!r}: unsupported type {param.annotation!r}")
+        except PydanticUserError as e:
+            problems.append(f"parameter {param.name!r}: {e.message}")
     properties: dict[str, Schema] = {}
     for param in params:
         text = _annotation_description(param.annotation) or doc.params.get(param.name)
         if not text:
             problems.append(f"parameter {param.name!r} has no description (document it in Args:)")
-        try:
-            properties[param.name] = _param_schema(param, text, defs)
-        except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
-            problems.append(f"parameter {param.name!r}: unsupported type {param.annotation!r}")
-        except PydanticUserError as e:
-            problems.append(f"parameter {param.name!r}: {e.message}")
-        except SchemaError as e:
-            problems.append(f"parameter {param.name!r}: {e.problems[0]}")
     if problems:
         raise SchemaError(f"function {name!r}", problems)
+    if collided:
+        types, defs = _joint_schemas(params)
+    for param in params:
+        text = _annotation_description(param.annotation) or doc.params.get(param.name)
+        properties[param.name] = _param_schema(param, text, types[param.name])
     # 6. the whole
     parameters: Schema = {
         "type": "object",

@@ -1,0 +1,75 @@
+"""The database schema, one statement at a time (triggers hold semicolons of their own)."""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS agents (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, system TEXT NOT NULL, model TEXT NOT NULL,
+        embedding TEXT, max_steps INTEGER NOT NULL, created_at TEXT NOT NULL,
+        tools TEXT NOT NULL  -- JSON list of {"name": ..., "id": ...}
+    )""",
+    """CREATE TABLE IF NOT EXISTS blocks (
+        id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL,
+        "limit" INTEGER NOT NULL, description TEXT, read_only INTEGER NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS agent_blocks (
+        agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        block_id TEXT NOT NULL REFERENCES blocks(id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (agent_id, block_id)
+    )""",
+    # messages: the whole history; search_text is what recall search sees ('' = plumbing)
+    """CREATE TABLE IF NOT EXISTS messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        role TEXT NOT NULL, content TEXT NOT NULL, tool_calls TEXT, tool_call_id TEXT,
+        name TEXT, status TEXT, created_at TEXT NOT NULL,
+        in_context INTEGER NOT NULL DEFAULT 1, search_text TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS messages_context ON messages (agent_id, in_context, seq)",
+    """CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+        search_text, content='messages', content_rowid='seq', tokenize='porter unicode61'
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages
+        WHEN new.search_text != '' BEGIN
+        INSERT INTO messages_fts(rowid, search_text) VALUES (new.seq, new.search_text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages
+        WHEN old.search_text != '' BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, search_text)
+        VALUES ('delete', old.seq, old.search_text);
+    END""",
+    """CREATE TABLE IF NOT EXISTS tools (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
+        source_hash TEXT, created_at TEXT NOT NULL
+    )""",
+    # archival memory: passages, their tags, and a BM25 index over their text
+    """CREATE TABLE IF NOT EXISTS passages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        text TEXT NOT NULL, text_hash TEXT NOT NULL, tags TEXT NOT NULL,
+        created_at TEXT NOT NULL, embedding BLOB,
+        UNIQUE (agent_id, text_hash)
+    )""",
+    """CREATE TABLE IF NOT EXISTS passage_tags (
+        passage_seq INTEGER NOT NULL REFERENCES passages(seq) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (tag, passage_seq)
+    )""",
+    """CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+        text, content='passages', content_rowid='seq', tokenize='porter unicode61'
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
+        INSERT INTO passages_fts(rowid, text) VALUES (new.seq, new.text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
+        INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+    END""",
+)
