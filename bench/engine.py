@@ -69,7 +69,9 @@ async def per_step(stored: int, turns: int = 40) -> float:
     return statistics.median(times) * 1000
 
 
-async def many_agents(agents: int = 200, turns: int = 5, latency: float = 0.02) -> tuple[float, float]:
+async def many_agents(
+    agents: int = 200, turns: int = 5, latency: float = 0.02
+) -> tuple[float, float]:
     """(seconds taken, latency-bound ideal) for ``agents`` agents running ``turns`` turns each."""
     with tempfile.TemporaryDirectory() as tmp:
         client = AsyncClient(Path(tmp) / "bench.db", model=_model(latency))
@@ -98,10 +100,14 @@ def main() -> None:
     print("|---|---|")
     print(f"| 200 | {small:.3f} |")
     print(f"| 5,000 | {large:.3f} |")
-    print(f"\nratio 5,000 / 200: {large / small:.2f}x (flat is 1.0x); target: at most 2 ms per step")
+    print(
+        f"\nratio 5,000 / 200: {large / small:.2f}x (flat is 1.0x); target: at most 2 ms per step"
+    )
     elapsed, ideal = asyncio.run(many_agents())
-    print(f"\n200 agents x 5 turns, 20 ms per model reply: {elapsed:.2f} s; latency-bound ideal "
-          f"{ideal:.2f} s; ratio {elapsed / ideal:.2f}x (target at most 1.5x)")
+    print(
+        f"\n200 agents x 5 turns, 20 ms per model reply: {elapsed:.2f} s; latency-bound ideal "
+        f"{ideal:.2f} s; ratio {elapsed / ideal:.2f}x (target at most 1.5x)"
+    )
 
 
 if __name__ == "__main__":

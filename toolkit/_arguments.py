@@ -13,8 +13,10 @@ import json
 from typing import Any, Optional
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from pydantic_core import ErrorDetails
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic.plugin._schema_validator import PluggableSchemaValidator
+from pydantic_core import ErrorDetails, SchemaValidator
+from typing_extensions import NotRequired, TypedDict
 
 from toolkit._errors import SchemaError
 from toolkit._jsonschema import Schema, unknown_keys
@@ -99,8 +101,11 @@ def _explain(error: ErrorDetails) -> str:
         return f"arguments are not valid JSON ({error['msg']})"
     if error["type"] == "missing":
         return f"missing required argument {loc!r}"
-    if error["type"] == "extra_forbidden":
-        return f"unknown argument {loc!r}"
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        *parent, key = [str(step) for step in error["loc"]]
+        if parent:
+            return f"in {'.'.join(parent)!r}: unknown key {key!r}"
+        return f"unknown argument {key!r}"
     return f"argument {loc!r}: {error['msg']}, got {preview(error.get('input'))}"
 
 
@@ -114,48 +119,53 @@ def _explain_all(explained: list[str], allowed: list[str]) -> str:
 
 
 class PydanticArguments:
-    """Binds arguments for a function tool with a pydantic model built on first use."""
+    """Binds arguments for a function tool with a pydantic validator built on first use.
+
+    The validator is a ``TypedDict`` of the parameters (unknown keys forbidden), so pydantic
+    reads the JSON text straight into the keyword-argument dict; a parameter left out, or sent
+    as ``null`` when it has a default, is not passed, and the function's own default applies.
+    """
 
     def __init__(self, schema: FunctionSchema) -> None:
         self._schema = schema
         self._names = [p.name for p in schema.params]
-        self._defaults = {p.name: p.default for p in schema.params if p.has_default}
+        self._defaulted = frozenset(p.name for p in schema.params if p.has_default)
         self._nested = "$defs" in schema.parameters or any(
             "properties" in s or "items" in s or "anyOf" in s
             for s in schema.parameters["properties"].values()
         )
 
     @functools.cached_property
-    def model(self) -> type[BaseModel]:
-        """The validating model: one field per parameter, aliased so any name is safe."""
-        fields: dict[str, Any] = {}
-        for i, p in enumerate(self._schema.params):
-            annotation = Optional[p.annotation] if p.has_default else p.annotation
-            default = p.default if p.has_default else ...
-            fields[f"f{i}"] = (annotation, Field(default, alias=p.name))
-        config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-        return create_model(f"{self._schema.name}_arguments", __config__=config, **fields)
+    def validator(self) -> SchemaValidator | PluggableSchemaValidator:
+        """The validator: a ``TypedDict`` with one key per parameter."""
+        fields: dict[str, Any] = {
+            p.name: NotRequired[Optional[p.annotation]] if p.has_default else p.annotation
+            for p in self._schema.params
+        }
+        make: Any = TypedDict  # the functional form: any parameter name is a valid key
+        shape = make(f"{self._schema.name}_arguments", fields)
+        shape.__pydantic_config__ = ConfigDict(extra="forbid")
+        return TypeAdapter(shape).validator
 
     def bind(self, arguments: str | dict[str, Any]) -> Bound:
         """Validate ``arguments``: keyword arguments, or the text of what is wrong."""
-        model = self.model
         try:
             if isinstance(arguments, str):
                 empty = not arguments or arguments.isspace()
-                validated = model.model_validate_json("{}" if empty else arguments)
+                kwargs = self.validator.validate_json("{}" if empty else arguments)
             else:
-                validated = model.model_validate(arguments)
+                kwargs = self.validator.validate_python(arguments)
         except ValidationError as e:
             return self._retry(arguments, e)
         if self._nested:
             problem = self._unknown_keys(arguments)
             if problem:
                 return problem
-        kwargs = dict(zip(self._names, validated.__dict__.values(), strict=True))
-        for name, default in self._defaults.items():
-            if kwargs[name] is None:
-                kwargs[name] = default
-        return kwargs
+        if None in kwargs.values():  # null for a parameter with a default: use the default
+            for name in self._defaulted.intersection(kwargs):
+                if kwargs[name] is None:
+                    del kwargs[name]
+        return kwargs  # type: ignore[no-any-return]
 
     def _retry(self, arguments: str | dict[str, Any], error: ValidationError) -> Bound:
         data = parse_json_object(arguments)
@@ -164,7 +174,7 @@ class PydanticArguments:
         data = json.loads(json.dumps(data, default=str)) if data is arguments else data
         if _decode_nested(data, error.errors()):
             try:
-                self.model.model_validate(data)
+                self.validator.validate_python(data)
             except ValidationError as e:
                 error = e
             else:

@@ -10,9 +10,9 @@ from pydantic_core import to_json
 __all__ = ["ToolResult", "render"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolResult:
-    """The outcome of one tool call."""
+    """The outcome of one tool call (a plain, not frozen, dataclass: it is made on every call)."""
 
     status: Literal["success", "error"]
     """``"success"``, or ``"error"`` when the model must fix something (or the tool failed)."""

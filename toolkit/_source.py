@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import inspect
+import sys
 import textwrap
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +38,7 @@ def function_source(fn: Callable[..., Any]) -> str | None:
 
 def function_from_source(code: str, name: str | None) -> tuple[Callable[..., Any], str]:
     """Execute ``code`` in a fresh namespace and return the chosen function and its text."""
-    code = textwrap.dedent(code)
+    code = textwrap.dedent(code).strip("\n") + "\n"
     try:
         tree = ast.parse(code)
     except SyntaxError as e:
@@ -49,11 +52,16 @@ def function_from_source(code: str, name: str | None) -> tuple[Callable[..., Any
     if chosen not in names:
         problem = f"defines no top-level function {chosen!r} (found: {', '.join(names) or 'none'})"
         raise SchemaError("tool source", [problem])
-    namespace: dict[str, Any] = {"__name__": f"selfedit_source_{chosen}"}
+    # a real module, registered, so pydantic can resolve the source's own names (models
+    # defined beside the tool, ``from __future__ import annotations``)
+    digest = hashlib.sha256(code.encode()).hexdigest()[:12]
+    module = types.ModuleType(f"selfedit_source_{chosen}_{digest}")
+    sys.modules[module.__name__] = module
     try:
-        exec(compile(tree, f"<tool {chosen}>", "exec"), namespace)
-    except Exception as e:
+        exec(compile(tree, f"<tool {chosen}>", "exec"), module.__dict__)
+    except Exception as e:  # any failure of the user's code is reported, not raised raw
+        del sys.modules[module.__name__]
         raise SchemaError("tool source", [f"running it raised {type(e).__name__}: {e}"]) from None
-    fn = namespace[chosen]
+    fn = module.__dict__[chosen]
     fn = getattr(fn, "fn", fn)  # a source that applied @tool itself
     return fn, _strip_decorators(code)

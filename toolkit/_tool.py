@@ -143,6 +143,7 @@ class Tool(Generic[P, R]):
             raise SchemaError(f"schema of tool {name!r}", problems)
         sig = inspect.signature(fn)
         injected = tuple(n for n, p in sig.parameters.items() if is_injected(n, p.annotation))
+        _check_signature(name, sig, parameters, injected)
         return cls(
             fn,
             name=name,
@@ -205,6 +206,9 @@ class Tool(Generic[P, R]):
         return self.fn(*args, **kwargs)
 
     def _bind(self, arguments: str | dict[str, Any], injected: dict[str, Any]) -> Any:
+        if not self.injected:
+            bound = self._binder.bind(arguments)
+            return self._error(f"invalid arguments: {bound}") if isinstance(bound, str) else bound
         missing = [n for n in self.injected if n not in injected]
         if missing:
             names = ", ".join(map(repr, missing))
@@ -273,6 +277,23 @@ class Tool(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"Tool(name={self.name!r})"
+
+
+def _check_signature(
+    name: str, sig: inspect.Signature, parameters: Schema, injected: tuple[str, ...]
+) -> None:
+    """A hand-written schema and its function must agree on the argument names."""
+    props = set(parameters.get("properties", {}))
+    params = sig.parameters
+    problems = []
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        problems += [f"the function takes no argument {n!r}" for n in sorted(props - set(params))]
+    for n, p in params.items():
+        required = p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        if required and n not in props and n not in injected:
+            problems.append(f"the function requires {n!r}, which the schema does not declare")
+    if problems:
+        raise SchemaError(f"schema of tool {name!r}", problems)
 
 
 def _run_coroutine(coroutine: Awaitable[Any]) -> Any:
