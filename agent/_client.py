@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import stdlib_tools
+from agent._archival import ArchivalMemory, Passage
+from agent._embedding import EmbeddingModel, resolve_embedding
 from agent._engine import Engine, LiveAgent
 from agent._errors import ConfigError, NotFoundError
-from agent._history import to_messages
+from agent._history import to_messages, well_formed
 from agent._memory import Block, Memory
 from agent._messages import Message, Response, StopReason, Usage, UsageStatistics
 from agent._model import Model
 from agent._openai import resolve_model
+from agent._recall import RecallMemory
 from agent._registry import StoredTool, ToolRegistry
 from agent._state import DEFAULT_SYSTEM, AgentState
 from agent._store import AgentRow, Store, default_path
@@ -32,16 +35,26 @@ class AsyncClient:
             ``":memory:"`` keeps everything in memory.
         model: a ``Model`` used for every agent of this client, whatever model it was created
             with (a test double, or a model object for agents reopened from the database).
+        embedding: an ``EmbeddingModel`` used for every agent that has an embedding model
+            configured (by default, the one its ``embedding`` string names).
     """
 
-    def __init__(self, path: str | Path | None = None, *, model: Model | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        model: Model | None = None,
+        embedding: EmbeddingModel | None = None,
+    ) -> None:
         self.store = Store(default_path() if path is None else path)
         self.engine = Engine(self.store)
         self.registry = ToolRegistry(self.store)
         self.model = model
+        self.embedding = embedding
         self._live: dict[str, LiveAgent] = {}
         self._blocks: dict[str, Block] = {}  # one object per block id: shared blocks stay shared
         self._models: dict[str, Model] = {}
+        self._embeddings: dict[str, EmbeddingModel] = {}
         self.agents = Agents(self)
         self.blocks = Blocks(self)
         self.tools = Tools(self)
@@ -74,10 +87,23 @@ class AsyncClient:
             id=row.id,
             created_at=row.created_at,
         )
-        context = self.store.messages(agent_id, in_context=True)
-        live = LiveAgent(state, context, self._model_for(state))
-        self._live[agent_id] = live
+        context = well_formed(self.store.messages(agent_id, in_context=True))
+        return self.attach(LiveAgent(state, context, self._model_for(state)))
+
+    def attach(self, live: LiveAgent) -> LiveAgent:
+        """Give a loaded agent its archival and recall memory, and keep it."""
+        state = live.state
+        state.archival = ArchivalMemory(self.store, state.id, self._embedding_for(state))
+        state.recall = RecallMemory(self.store, state.id)
+        self._live[state.id] = live
         return live
+
+    def _embedding_for(self, state: AgentState) -> EmbeddingModel | None:
+        if not state.embedding:
+            return None
+        return (
+            self.embedding or self._embeddings.get(state.id) or resolve_embedding(state.embedding)
+        )
 
     def _model_for(self, state: AgentState) -> Model:
         if self.model is not None:
@@ -94,6 +120,7 @@ class Agents:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+        self.passages = Passages(client)
         self.messages = Messages(client)
         self.blocks = AgentBlocks(client)
         self.core_memory = CoreMemory(client)
@@ -121,7 +148,7 @@ class Agents:
         name: str | None = None,
         memory_blocks: Iterable[BlockSpec] = (),
         model: str | Model = "openai/gpt-4o-mini",
-        embedding: str | None = None,
+        embedding: str | EmbeddingModel | None = None,
         system: str | None = None,
         tools: Iterable[str] = (),
         tool_ids: Iterable[str] = (),
@@ -155,16 +182,18 @@ class Agents:
             memory=Memory(self._client.shared(b) for b in blocks),
             tools=chosen,
             model=model if isinstance(model, str) else model.name,
-            embedding=embedding,
+            embedding=embedding if isinstance(embedding, str | None) else embedding.name,
             max_steps=max_steps or 20,
         )
         if not isinstance(model, str):
             self._client._models[state.id] = model
+        if embedding is not None and not isinstance(embedding, str):
+            self._client._embeddings[state.id] = embedding
         store = self._client.store
         with store.transaction():
             store.save_agent(_row(state, [self._client.registry.ref(t) for t in chosen]))
             store.attach_blocks(state.id, state.memory.blocks)
-        self._client._live[state.id] = LiveAgent(state, [], self._client._model_for(state))
+        self._client.attach(LiveAgent(state, [], self._client._model_for(state)))
         return state
 
     async def list(self) -> list[AgentState]:
@@ -177,9 +206,13 @@ class Agents:
 
     async def delete(self, agent_id: str) -> None:
         """Delete an agent with its messages (and the blocks no other agent shares)."""
-        self._client.live(agent_id)
-        self._client.store.delete_agent(agent_id)
-        self._client._live.pop(agent_id, None)
+        live = self._client.live(agent_id)
+        async with live.lock:
+            self._client.store.delete_agent(agent_id)
+            self._client._live.pop(agent_id, None)
+            for block in live.state.memory:
+                if self._client.store.block(block.id) is None:
+                    self._client._blocks.pop(block.id, None)
 
 
 def _row(state: AgentState, tools: list[dict[str, str | None]]) -> AgentRow:
@@ -203,6 +236,37 @@ def _texts(messages: Iterable[Mapping[str, Any]]) -> list[str]:
     if not texts:
         raise ConfigError("messages.create", ["no messages given"])
     return texts
+
+
+class Passages:
+    """``client.agents.passages``: an agent's archival memory."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def _archival(self, agent_id: str) -> ArchivalMemory:
+        archival = self._client.live(agent_id).state.archival
+        assert archival is not None  # attach() always sets it
+        return archival
+
+    async def list(
+        self, *, agent_id: str, query: str | None = None, limit: int = 100
+    ) -> list[Passage]:
+        """Passages, oldest first; with ``query``, the best ``limit`` matches, best first."""
+        archival = self._archival(agent_id)
+        if query:
+            return (await archival.search(query, page_size=limit)).results
+        return archival.passages(limit)
+
+    async def create(
+        self, *, agent_id: str, text: str, tags: Iterable[str] | None = None
+    ) -> Passage:
+        """Save a passage (an exact duplicate is not stored again: ``duplicate=True``)."""
+        return await self._archival(agent_id).insert(text, tags)
+
+    async def delete(self, *, agent_id: str, passage_id: str) -> None:
+        """Delete a passage."""
+        self._archival(agent_id).delete(passage_id)
 
 
 class Messages:
@@ -313,8 +377,16 @@ class Tools:
         self._client = client
 
     async def upsert_from_function(self, *, func: Callable[..., Any]) -> StoredTool:
-        """Register a function (or ``Tool``) as a tool; upserting the same name keeps its id."""
-        return self._client.registry.upsert(func)
+        """Register a function (or ``Tool``) as a tool; upserting the same name keeps its id.
+
+        Agents already loaded that use the tool switch to the new version at once.
+        """
+        stored = self._client.registry.upsert(func)
+        fresh = self._client.registry.by_id(stored.id)
+        for live in self._client._live.values():
+            tools = live.state.tools
+            tools[:] = [fresh if t.name == stored.name else t for t in tools]
+        return stored
 
     async def list(self) -> list[StoredTool]:
         """Every registered tool."""

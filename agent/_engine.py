@@ -18,7 +18,7 @@ from typing import Any
 
 from agent._errors import RealModelCallBlocked
 from agent._history import SEND_MESSAGE, Record, to_openai, well_formed
-from agent._memory import Block
+from agent._memory import Snapshot
 from agent._messages import (
     AssistantMessage,
     Message,
@@ -193,17 +193,19 @@ class Engine:
         self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool
     ) -> AsyncIterator[Message | Next]:
         text = (reply.text or "").strip()
-        if text:
-            record = Record("assistant", text)
-            self._commit(live, [record], [])
-            yield ReasoningMessage(id=f"{record.id}-r", reasoning=text, date=record.created_at)
-        if not (turn.nudged or last):
+        final = turn.nudged or last
+        if text:  # kept as reasoning; on the final try, delivered: the user never gets nothing
+            record = Record("assistant", text, status="delivered" if final else None)
+            self._commit(live, [record], None)
+            if final:
+                yield AssistantMessage(id=record.id, content=text, date=record.created_at)
+            else:
+                yield ReasoningMessage(id=f"{record.id}-r", reasoning=text, date=record.created_at)
+        if not final:
             turn.nudged = True  # ask once more, with send_message forced
             yield Continue()
             return
-        if text:  # the user is never left with nothing
-            yield AssistantMessage(content=text)
-        else:
+        if not text:
             yield SystemMessage(content="The model replied with neither text nor a tool call.")
         yield EndTurn("max_steps" if last and not turn.nudged else "no_tool_call")
 
@@ -235,9 +237,8 @@ class Engine:
             yield ToolReturnMessage(
                 tool_return=result.content, status=result.status, tool_call_id=call.id
             )
-        changed = live.state.memory.changed(before)
         try:
-            self._commit(live, records, changed)
+            self._commit(live, records, before)
         except sqlite3.Error as e:
             live.state.memory.restore(before)
             yield SystemMessage(content=f"Saving the step failed, so it was undone: {e}")
@@ -264,10 +265,15 @@ class Engine:
             turn.streak.record(key, result.content)
         return result
 
-    def _commit(self, live: LiveAgent, records: list[Record], blocks: list[Block]) -> None:
+    def _commit(self, live: LiveAgent, records: list[Record], before: Snapshot | None) -> None:
+        """Write the step's records and memory changes in one transaction."""
+        memory = live.state.memory
+        edited, membership = memory.changed(before) if before is not None else ([], False)
         with self.store.transaction():
             self.store.add_messages(live.state.id, records)
-            for block in blocks:
+            if membership:
+                self.store.attach_blocks(live.state.id, memory.blocks)
+            for block in edited:
                 self.store.save_block(block)
         live.context.extend(records)
 

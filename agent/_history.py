@@ -46,8 +46,9 @@ class Record:
     """An assistant record's calls."""
     tool_call_id: str | None = None
     """A tool record's call."""
-    status: Literal["success", "error"] | None = None
-    """A tool record's outcome."""
+    status: Literal["success", "error", "delivered"] | None = None
+    """A tool record's outcome; ``"delivered"`` on an assistant record whose text was given to
+    the user as the reply (the model answered in plain text even when asked for a tool)."""
     id: str = field(default_factory=lambda: new_id("message"))
     created_at: datetime = field(default_factory=_now)
     name: str | None = None
@@ -124,6 +125,8 @@ def _answer(pending: dict[str, Record]) -> list[Record]:
 def _assistant(record: Record) -> list[Message]:
     out: list[Message] = []
     date = record.created_at
+    if record.status == "delivered":
+        return [AssistantMessage(id=record.id, content=record.content, date=date)]
     if record.content:
         out.append(ReasoningMessage(id=f"{record.id}-r", reasoning=record.content, date=date))
     for i, c in enumerate(record.tool_calls):
@@ -163,7 +166,7 @@ def to_messages(records: list[Record], sent_ids: set[str] | None = None) -> list
                 ToolReturnMessage(
                     id=r.id,
                     tool_return=r.content,
-                    status=r.status or "success",
+                    status="error" if r.status == "error" else "success",
                     tool_call_id=r.tool_call_id or "",
                     date=r.created_at,
                 )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from agent._errors import BlockError, NotFoundError
 from agent._ids import new_id
 
-__all__ = ["LABEL_PATTERN", "Block", "Memory"]
+__all__ = ["LABEL_PATTERN", "Block", "Memory", "Snapshot"]
 
 LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TAG = re.compile(r"<(/?[A-Za-z_])")
@@ -104,6 +104,9 @@ def _check_size(block: Block, value: str) -> None:
         )
 
 
+Snapshot = list[tuple[Block, dict[str, Any]]]
+
+
 class Memory:
     """The ordered blocks of one agent's core memory."""
 
@@ -151,18 +154,22 @@ class Memory:
         """Replace a block's value, checking read-only and the limit before any change."""
         self.get_block(label).value = value
 
-    def snapshot(self) -> dict[str, str]:
-        """Every block's value, to restore after a failed tool."""
-        return {label: block.value for label, block in self._blocks.items()}
+    def snapshot(self) -> Snapshot:
+        """The blocks and every field of each, to restore after a failed tool."""
+        return [(b, b.__dict__.copy()) for b in self._blocks.values()]
 
-    def restore(self, snapshot: dict[str, str]) -> None:
-        """Put back the values of ``snapshot`` (bypassing checks: they held before)."""
-        for label, value in snapshot.items():
-            self._blocks[label].__dict__["value"] = value
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put back exactly the blocks of ``snapshot`` (bypassing checks: they held before)."""
+        for block, fields in snapshot:
+            block.__dict__.update(fields)
+        self._blocks = {block.label: block for block, _ in snapshot}
 
-    def changed(self, snapshot: dict[str, str]) -> list[Block]:
-        """Blocks whose value differs from ``snapshot``."""
-        return [b for label, b in self._blocks.items() if snapshot.get(label) != b.value]
+    def changed(self, snapshot: Snapshot) -> tuple[list[Block], bool]:
+        """Blocks new or edited since ``snapshot``, and whether the set of blocks changed."""
+        before = {id(block): fields for block, fields in snapshot}
+        edited = [b for b in self._blocks.values() if before.get(id(b)) != b.__dict__]
+        membership = [id(b) for b in self._blocks.values()] != [id(b) for b, _ in snapshot]
+        return edited, membership
 
     def compile(self) -> str:
         """Render every block for the system prompt; values are neutralized (see ``neutralize``)."""

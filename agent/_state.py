@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from agent._archival import ArchivalMemory
 from agent._ids import new_id
 from agent._memory import Memory
+from agent._recall import RecallMemory
 from toolkit import Tool
 
 __all__ = ["DEFAULT_SYSTEM", "AgentState"]
@@ -55,6 +57,10 @@ class AgentState:
     """The agent's id."""
     created_at: datetime = field(default_factory=_now)
     """When it was created (UTC)."""
+    archival: ArchivalMemory | None = field(default=None, repr=False)
+    """Archival memory (set when the agent is loaded by a client)."""
+    recall: RecallMemory | None = field(default=None, repr=False)
+    """Recall memory: the whole conversation, searchable (set by a client)."""
 
     @property
     def tool_names(self) -> list[str]:

@@ -156,7 +156,8 @@ class Store:
         )
 
     def attach_blocks(self, agent_id: str, blocks: list[Block]) -> None:
-        """Save ``blocks`` and attach them to the agent, in order."""
+        """Save ``blocks`` and make them the agent's blocks, in order."""
+        self.db.execute("DELETE FROM agent_blocks WHERE agent_id = ?", (agent_id,))
         for position, block in enumerate(blocks):
             self.save_block(block)
             self.db.execute(

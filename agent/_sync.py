@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agent._client import AsyncClient
+from agent._embedding import EmbeddingModel
 from agent._model import Model
 
 __all__ = ["Client"]
@@ -30,6 +31,9 @@ class _Portal:
         self._thread.start()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self.loop.is_closed():
+            coroutine.close()
+            raise RuntimeError("this Client is closed")
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
@@ -40,8 +44,11 @@ class _Portal:
                 return
 
     def close(self) -> None:
+        if self.loop.is_closed():
+            return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+        self.loop.close()
 
 
 async def _anext(iterator: AsyncIterator[T]) -> T:
@@ -75,15 +82,23 @@ class Client(_Sync):
     Same arguments and resources as ``AsyncClient``; see there.
     """
 
-    def __init__(self, path: str | Path | None = None, *, model: Model | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        model: Model | None = None,
+        embedding: EmbeddingModel | None = None,
+    ) -> None:
         portal = _Portal()
-        client = portal.run(_make(path, model))
+        client = portal.run(_make(path, model, embedding))
         super().__init__(client, portal)
         self.async_client = client
         """The underlying ``AsyncClient``."""
 
     def close(self) -> None:
-        """Close the database and stop the background loop."""
+        """Close the database and stop the background loop (a second call does nothing)."""
+        if self._portal.loop.is_closed():
+            return
         self._portal.run(_close(self.async_client))
         self._portal.close()
 
@@ -94,8 +109,10 @@ class Client(_Sync):
         self.close()
 
 
-async def _make(path: str | Path | None, model: Model | None) -> AsyncClient:
-    return AsyncClient(path, model=model)
+async def _make(
+    path: str | Path | None, model: Model | None, embedding: EmbeddingModel | None
+) -> AsyncClient:
+    return AsyncClient(path, model=model, embedding=embedding)
 
 
 async def _close(client: AsyncClient) -> None:

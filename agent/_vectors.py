@@ -1,0 +1,93 @@
+"""An in-memory vector index per agent: float32 rows, cosine similarity, numpy when present.
+
+Vectors are stored in SQLite as float32 blobs and loaded once per process into one matrix, so
+a query is one matrix-vector product, not a loop over passage objects. Without numpy (an
+optional extra), a pure-Python scan over the same float32 arrays is used.
+"""
+
+from __future__ import annotations
+
+import array
+import math
+from collections.abc import Iterable
+from typing import Any
+
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover - numpy is the optional "vectors" extra
+    np = None  # type: ignore[assignment]
+
+__all__ = ["VectorIndex", "from_blob", "to_blob"]
+
+
+def to_blob(vector: list[float]) -> bytes:
+    """A vector as float32 bytes, normalized to length 1 (so cosine is a dot product)."""
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return array.array("f", (x / norm for x in vector)).tobytes()
+
+
+def from_blob(blob: bytes) -> array.array[float]:
+    """A float32 blob back as an array."""
+    values = array.array("f")
+    values.frombytes(blob)
+    return values
+
+
+class VectorIndex:
+    """Unit vectors by passage ``seq``; ``top(query, k, allowed)`` ranks by cosine."""
+
+    def __init__(self, rows: Iterable[tuple[int, bytes]] = ()) -> None:
+        self._seqs: list[int] = []
+        self._blobs: list[bytes] = []
+        self._matrix: Any = None  # built lazily from _blobs
+        self._seq_array: Any = None
+        for seq, blob in rows:
+            self.add(seq, blob)
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def add(self, seq: int, blob: bytes) -> None:
+        """Add one vector."""
+        self._seqs.append(seq)
+        self._blobs.append(blob)
+        self._matrix = None
+
+    def remove(self, seq: int) -> None:
+        """Remove the vector of ``seq``, if present."""
+        if seq in self._seqs:
+            i = self._seqs.index(seq)
+            del self._seqs[i], self._blobs[i]
+            self._matrix = None
+
+    def top(self, query: list[float], k: int, allowed: set[int] | None = None) -> list[int]:
+        """The ``k`` most similar seqs (only among ``allowed``, when given), best first."""
+        if not self._seqs or k <= 0:
+            return []
+        q = from_blob(to_blob(query))
+        if np is None:
+            return self._top_python(q, k, allowed)
+        if self._matrix is None:
+            flat = np.frombuffer(b"".join(self._blobs), dtype=np.float32)
+            self._matrix = flat.reshape(len(self._blobs), -1)
+            self._seq_array = np.asarray(self._seqs)
+        scores = self._matrix @ np.frombuffer(q.tobytes(), dtype=np.float32)
+        if allowed is not None:
+            keep = np.isin(self._seq_array, np.fromiter(allowed, dtype=np.int64))
+            scores = np.where(keep, scores, -np.inf)
+            k = min(k, int(keep.sum()))
+        k = min(k, len(scores))
+        if k <= 0:
+            return []
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [int(self._seq_array[i]) for i in best]
+
+    def _top_python(self, q: array.array[float], k: int, allowed: set[int] | None) -> list[int]:
+        scored = [
+            (sum(a * b for a, b in zip(q, from_blob(blob), strict=False)), seq)
+            for seq, blob in zip(self._seqs, self._blobs, strict=True)
+            if allowed is None or seq in allowed
+        ]
+        scored.sort(key=lambda pair: -pair[0])
+        return [seq for _, seq in scored[:k]]
