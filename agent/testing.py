@@ -2,6 +2,7 @@
 
 - ``ScriptedModel``: replies from a list, in order (a reply may be an exception to raise).
 - ``FunctionModel``: a function decides each reply from the request.
+- ``FakeEmbedding``: deterministic offline embeddings, for hybrid archival search.
 - ``call``, ``send``, ``text``: helpers to write replies.
 - ``block_real_models``: while active, any real network call (a real model) raises
   ``RealModelCallBlocked``, which no ``except Exception`` can swallow. Our test suite turns it
@@ -11,10 +12,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import inspect
 import itertools
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
@@ -22,6 +25,7 @@ from agent._errors import ModelError, RealModelCallBlocked
 from agent._model import ModelRequest, ModelResponse, ModelToolCall, ModelUsage
 
 __all__ = [
+    "FakeEmbedding",
     "FunctionModel",
     "RealModelCallBlocked",
     "ScriptedModel",
@@ -90,6 +94,33 @@ class ScriptedModel:
         if isinstance(reply, BaseException):
             raise reply
         return reply
+
+
+class FakeEmbedding:
+    """A deterministic, offline embedding: hashed words (lowercased, crudely stemmed).
+
+    Texts that share words get similar vectors, which is enough to test hybrid search;
+    ``calls`` counts requests.
+    """
+
+    def __init__(self, dimensions: int = 256, *, name: str = "fake/hashed-words") -> None:
+        self.dimensions = dimensions
+        self.name = name
+        self.calls = 0
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text."""
+        self.calls += 1
+        return [self._vector(t) for t in texts]
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self.dimensions
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            stem = word[:5]  # crude: "cats" and "cat", "loves" and "love" land together
+            digest = hashlib.md5(stem.encode(), usedforsecurity=False).digest()
+            index = int.from_bytes(digest[:4], "little") % self.dimensions
+            vector[index] += 1.0 if digest[4] % 2 else -1.0
+        return vector
 
 
 class FunctionModel:
