@@ -11,8 +11,8 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[dev]' && touch $(STAMP)
 
-demo: $(STAMP) ## run the offline demo (example tools: schemas and calls)
-	$(PY) examples/demo.py
+demo: $(STAMP) ## the seed notebook, ported (offline with a scripted model unless OPENAI_API_KEY is set)
+	$(PY) examples/seed_notebook.py
 
 test: $(STAMP) lint typecheck ## ruff, mypy --strict and the test suite
 	$(PY) -m pytest

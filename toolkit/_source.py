@@ -1,6 +1,7 @@
 """A function's source text, and a function rebuilt from source text."""
 
 from __future__ import annotations
+import __future__
 
 import ast
 import hashlib
@@ -58,7 +59,10 @@ def function_from_source(code: str, name: str | None) -> tuple[Callable[..., Any
     module = types.ModuleType(f"selfedit_source_{chosen}_{digest}")
     sys.modules[module.__name__] = module
     try:
-        exec(compile(tree, f"<tool {chosen}>", "exec"), module.__dict__)
+        # annotations stay text (as under ``from __future__ import annotations``): a stored
+        # tool may name types its source never imports, like ``agent_state: AgentState``
+        flags = __future__.annotations.compiler_flag
+        exec(compile(tree, f"<tool {chosen}>", "exec", flags=flags), module.__dict__)
     except Exception as e:  # any failure of the user's code is reported, not raised raw
         del sys.modules[module.__name__]
         raise SchemaError("tool source", [f"running it raised {type(e).__name__}: {e}"]) from None
