@@ -30,8 +30,11 @@ __all__ = ["ArchivalMemory", "Passage", "SearchPage", "fts_query"]
 logger = logging.getLogger("selfedit.archival")
 RRF_K = 60
 """The constant of reciprocal-rank fusion: score = sum of 1 / (RRF_K + rank)."""
-CANDIDATES = 100
-"""How many top results each ranking contributes to a hybrid search (beyond the page)."""
+LEXICAL_CANDIDATES = 1000
+"""How many of the best BM25 matches a hybrid search fuses (every match, in most archives)."""
+SEMANTIC_CANDIDATES = 100
+"""How many nearest neighbours by cosine a hybrid search fuses. The fused set is the same on
+every page, so paging covers each result exactly once."""
 
 TagMatch = Literal["any", "all"]
 
@@ -206,8 +209,10 @@ class ArchivalMemory:
     ) -> SearchPage:
         """Passages matching ``query``, best first, one page at a time.
 
-        Without an embedding model: BM25 over the words of ``query``. With one: BM25 and
-        cosine similarity fused by reciprocal rank. ``tags`` keeps passages with any (or
+        Without an embedding model: BM25 over the words of ``query``. With one: the BM25
+        matches (up to ``LEXICAL_CANDIDATES``) and the ``SEMANTIC_CANDIDATES`` nearest by cosine
+        similarity, fused by reciprocal rank (semantic search always has neighbours, so an
+        embedded archive never answers "no match"). ``tags`` keeps passages with any (or
         ``tag_match="all"``: all) of the tags, before ranking and paging.
         """
         page, page_size = max(page, 0), max(page_size, 1)
@@ -215,10 +220,9 @@ class ArchivalMemory:
         vector = (await self._embed([query]))[0] if self.embedder is not None else None
         if vector is None:
             return self._bm25_page(query, page, page_size, tag_list, tag_match)
-        depth = CANDIDATES + (page + 1) * page_size
-        lexical = self._bm25(query, tag_list, tag_match, depth, 0)
+        lexical = self._bm25(query, tag_list, tag_match, LEXICAL_CANDIDATES, 0)
         allowed = self._tagged(tag_list, tag_match) if tag_list else None
-        semantic = self._vectors().top(vector, depth, allowed)
+        semantic = self._vectors().top(vector, SEMANTIC_CANDIDATES, allowed)
         fused: dict[int, float] = {}
         for ranking in (lexical, semantic):
             for rank, seq in enumerate(ranking):

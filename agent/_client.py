@@ -298,9 +298,11 @@ class Messages:
         return Response(messages=out, usage=usage, stop_reason=stop)
 
     async def list(self, *, agent_id: str, limit: int | None = None) -> list[Message]:
-        """The agent's conversation, oldest first (the newest ``limit`` records)."""
+        """The agent's conversation, oldest first (the newest ``limit`` messages)."""
         self._client.live(agent_id)
-        return to_messages(self._client.store.messages(agent_id, limit=limit))
+        records = self._client.store.messages(agent_id, limit=limit, skip_receipts=True)
+        messages = to_messages(records)  # each record gives one message or more
+        return messages if limit is None else messages[-limit:] if limit else []
 
 
 class AgentBlocks:

@@ -24,7 +24,16 @@ from agent._messages import (
     UserMessage,
 )
 
-__all__ = ["PLUMBING", "SEND_MESSAGE", "Record", "to_messages", "to_openai", "well_formed"]
+__all__ = [
+    "PLUMBING",
+    "SEND_MESSAGE",
+    "Record",
+    "found_message",
+    "is_receipt",
+    "to_messages",
+    "to_openai",
+    "well_formed",
+]
 
 SEND_MESSAGE = "send_message"
 PLUMBING = frozenset({SEND_MESSAGE, "archival_memory_search", "conversation_search"})
@@ -59,9 +68,9 @@ class Record:
         """What recall search indexes: conversation, not plumbing (search results, receipts)."""
         if self.role == "tool":
             return "" if self.name in PLUMBING else self.content
-        if self.role == "assistant":
+        if self.role == "assistant":  # what it told the user, else its reasoning
             said = [_sent(c) for c in self.tool_calls if c.name == SEND_MESSAGE]
-            return "\n".join([self.content, *said]).strip()
+            return "\n".join(s for s in said if s) or self.content
         return self.content if self.role == "user" else ""
 
     def openai(self) -> dict[str, Any]:
@@ -122,7 +131,7 @@ def _answer(pending: dict[str, Record]) -> list[Record]:
     return answers
 
 
-def _assistant(record: Record) -> list[Message]:
+def _assistant(record: Record, failed: set[str]) -> list[Message]:
     out: list[Message] = []
     date = record.created_at
     if record.status == "delivered":
@@ -130,28 +139,31 @@ def _assistant(record: Record) -> list[Message]:
     if record.content:
         out.append(ReasoningMessage(id=f"{record.id}-r", reasoning=record.content, date=date))
     for i, c in enumerate(record.tool_calls):
-        if c.name == SEND_MESSAGE:
-            out.append(AssistantMessage(id=f"{record.id}-{i}", content=_sent(c), date=date))
+        said = _sent(c) if c.name == SEND_MESSAGE and c.tool_call_id not in failed else None
+        if said is not None:
+            out.append(AssistantMessage(id=f"{record.id}-{i}", content=said, date=date))
         else:
             out.append(ToolCallMessage(id=f"{record.id}-{i}", tool_call=c, date=date))
     return out
 
 
-def _sent(c: ToolCall) -> str:
+def _sent(c: ToolCall) -> str | None:
+    """The text a ``send_message`` call delivered, or ``None`` if its arguments were broken."""
     try:
         message = json.loads(c.arguments).get("message")
     except (json.JSONDecodeError, AttributeError):
-        message = None
-    return message if isinstance(message, str) else c.arguments
+        return None
+    return message if isinstance(message, str) else None
 
 
-def to_messages(records: list[Record], sent_ids: set[str] | None = None) -> list[Message]:
-    """The typed messages users read, from records.
+def is_receipt(record: Record) -> bool:
+    """Whether ``record`` is the plumbing result of a ``send_message`` that worked."""
+    return record.role == "tool" and record.name == SEND_MESSAGE and record.status != "error"
 
-    Results of ``send_message`` calls are plumbing and are left out; pass ``sent_ids`` (the
-    ids of those calls) when the calls themselves are not among ``records``.
-    """
-    sent = set(sent_ids or ())
+
+def to_messages(records: list[Record]) -> list[Message]:
+    """The typed messages users read, from records (``send_message`` receipts left out)."""
+    failed = {r.tool_call_id or "" for r in records if r.role == "tool" and r.status == "error"}
     out: list[Message] = []
     for r in records:
         if r.role == "user":
@@ -159,16 +171,30 @@ def to_messages(records: list[Record], sent_ids: set[str] | None = None) -> list
         elif r.role == "system":
             out.append(SystemMessage(id=r.id, content=r.content, date=r.created_at))
         elif r.role == "assistant":
-            sent.update(c.tool_call_id for c in r.tool_calls if c.name == SEND_MESSAGE)
-            out += _assistant(r)
-        elif r.tool_call_id not in sent:
-            out.append(
-                ToolReturnMessage(
-                    id=r.id,
-                    tool_return=r.content,
-                    status="error" if r.status == "error" else "success",
-                    tool_call_id=r.tool_call_id or "",
-                    date=r.created_at,
-                )
-            )
+            out += _assistant(r, failed)
+        elif not is_receipt(r):
+            out.append(_tool_return(r))
     return out
+
+
+def _tool_return(r: Record) -> ToolReturnMessage:
+    return ToolReturnMessage(
+        id=r.id,
+        tool_return=r.content,
+        status="error" if r.status == "error" else "success",
+        tool_call_id=r.tool_call_id or "",
+        date=r.created_at,
+    )
+
+
+def found_message(r: Record) -> Message:
+    """The one message a recall search hit stands for (what its indexed text says)."""
+    if r.role == "assistant":
+        said = [_sent(c) for c in r.tool_calls if c.name == SEND_MESSAGE]
+        text = "\n".join(s for s in said if s)
+        if text or r.status == "delivered":
+            return AssistantMessage(id=r.id, content=text or r.content, date=r.created_at)
+        return ReasoningMessage(id=r.id, reasoning=r.content, date=r.created_at)
+    if r.role == "tool":
+        return _tool_return(r)
+    return UserMessage(id=r.id, content=r.content, date=r.created_at)

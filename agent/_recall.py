@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pydantic import BaseModel
 
 from agent._archival import fts_query
-from agent._history import to_messages
+from agent._history import found_message
 from agent._messages import Message
 from agent._store import Store, record
 
@@ -89,9 +89,7 @@ class RecallMemory:
             f"SELECT m.* {base} ORDER BY bm25(messages_fts), m.seq DESC LIMIT ? OFFSET ?",
             [*args, page_size, page * page_size],
         ).fetchall()
-        messages = [m for r in rows for m in to_messages([record(r)], sent_ids=set())]
-        wanted = ("user_message", "assistant_message", "reasoning_message", "tool_return_message")
-        results = [m for m in messages if m.message_type in wanted]
+        results = [found_message(record(r)) for r in rows]
         return RecallPage(
             results=results, total=total, page=page, pages=math.ceil(total / page_size)
         )

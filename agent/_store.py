@@ -197,16 +197,22 @@ class Store:
         )  # fmt: skip
 
     def messages(
-        self, agent_id: str, *, in_context: bool = False, limit: int | None = None
+        self,
+        agent_id: str,
+        *,
+        in_context: bool = False,
+        limit: int | None = None,
+        skip_receipts: bool = False,
     ) -> list[Record]:
-        """An agent's records, oldest first (only those in context, or the newest ``limit``)."""
+        """An agent's records, oldest first (only those in context, or the newest ``limit``).
+
+        ``skip_receipts`` leaves out the results of ``send_message`` calls that worked.
+        """
         where = "agent_id = ?" + (" AND in_context = 1" if in_context else "")
-        query = f"SELECT * FROM messages WHERE {where} ORDER BY seq DESC"
-        params: tuple[Any, ...] = (agent_id,)
-        if limit is not None:
-            query += " LIMIT ?"
-            params += (limit,)
-        rows = self.db.execute(query, params).fetchall()
+        if skip_receipts:
+            where += " AND NOT (role = 'tool' AND name = 'send_message' AND status != 'error')"
+        query = f"SELECT * FROM messages WHERE {where} ORDER BY seq DESC LIMIT ?"
+        rows = self.db.execute(query, (agent_id, -1 if limit is None else limit)).fetchall()
         return [record(r) for r in reversed(rows)]
 
     # -- tools ---------------------------------------------------------------------------

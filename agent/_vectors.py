@@ -79,9 +79,12 @@ class VectorIndex:
         k = min(k, len(scores))
         if k <= 0:
             return []
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [int(self._seq_array[i]) for i in best]
+        # the k best, plus anything tied with the k-th, then ordered by score and seq: the
+        # same order as the pure-Python path, whatever argpartition picks among ties
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        near = np.flatnonzero(scores >= kth)
+        order = near[np.lexsort((self._seq_array[near], -scores[near]))][:k]
+        return [int(self._seq_array[i]) for i in order]
 
     def _top_python(self, q: array.array[float], k: int, allowed: set[int] | None) -> list[int]:
         scored = [
@@ -89,5 +92,5 @@ class VectorIndex:
             for seq, blob in zip(self._seqs, self._blobs, strict=True)
             if allowed is None or seq in allowed
         ]
-        scored.sort(key=lambda pair: -pair[0])
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return [seq for _, seq in scored[:k]]

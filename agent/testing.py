@@ -116,7 +116,7 @@ class FakeEmbedding:
     def _vector(self, text: str) -> list[float]:
         vector = [0.0] * self.dimensions
         for word in re.findall(r"[a-z0-9]+", text.lower()):
-            stem = word[:5]  # crude: "cats" and "cat", "loves" and "love" land together
+            stem = word.removesuffix("s")[:5]  # crude: "cats"/"cat", "loves"/"love" together
             digest = hashlib.md5(stem.encode(), usedforsecurity=False).digest()
             index = int.from_bytes(digest[:4], "little") % self.dimensions
             vector[index] += 1.0 if digest[4] % 2 else -1.0
