@@ -9,10 +9,11 @@ one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,13 +131,13 @@ class Engine:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def turn(self, live: LiveAgent, text: str) -> AsyncIterator[Message]:
+    async def turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
         """Run one turn for ``text``; yields messages as they happen, then usage and stop."""
-        async with live.lock:
-            async for message in self._turn(live, text):
+        async with live.lock, contextlib.aclosing(self._turn(live, text)) as messages:
+            async for message in messages:
                 yield message
 
-    async def _turn(self, live: LiveAgent, text: str) -> AsyncIterator[Message]:
+    async def _turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
         user = Record("user", text)
         with self.store.transaction():
             self.store.add_messages(live.state.id, [user])
@@ -146,11 +147,12 @@ class Engine:
         for step in range(live.state.max_steps):
             last = step == live.state.max_steps - 1
             outcome: Next = Continue()
-            async for item in self._step(live, turn, last):
-                if isinstance(item, (Continue, EndTurn)):
-                    outcome = item
-                else:
-                    yield item
+            async with contextlib.aclosing(self._step(live, turn, last)) as items:
+                async for item in items:
+                    if isinstance(item, (Continue, EndTurn)):
+                        outcome = item
+                    else:
+                        yield item
             if isinstance(outcome, EndTurn):
                 stop = outcome.reason
                 break
@@ -167,7 +169,7 @@ class Engine:
 
     async def _step(
         self, live: LiveAgent, turn: _Turn, last: bool
-    ) -> AsyncIterator[Message | Next]:
+    ) -> AsyncGenerator[Message | Next, None]:
         tools = live.toolset
         request = self._request(live, tools, force=turn.nudged or last)
         try:
@@ -182,16 +184,15 @@ class Engine:
         turn.usage.prompt_tokens += reply.usage.prompt_tokens
         turn.usage.completion_tokens += reply.usage.completion_tokens
         turn.usage.step_count += 1
-        if reply.tool_calls:
-            async for item in self._calls(live, tools, turn, reply):
+        steps = self._calls(live, tools, turn, reply) if reply.tool_calls else None
+        steps = steps or self._no_call(live, turn, reply, last)
+        async with contextlib.aclosing(steps) as items:
+            async for item in items:
                 yield item
-            return
-        async for item in self._no_call(live, turn, reply, last):
-            yield item
 
     async def _no_call(
         self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool
-    ) -> AsyncIterator[Message | Next]:
+    ) -> AsyncGenerator[Message | Next, None]:
         text = (reply.text or "").strip()
         final = turn.nudged or last
         if text:  # kept as reasoning; on the final try, delivered: the user never gets nothing
@@ -211,7 +212,7 @@ class Engine:
 
     async def _calls(
         self, live: LiveAgent, tools: ToolSet, turn: _Turn, reply: ModelResponse
-    ) -> AsyncIterator[Message | Next]:
+    ) -> AsyncGenerator[Message | Next, None]:
         calls = [
             ToolCall(name=c.name, arguments=c.arguments, tool_call_id=c.id)
             for c in reply.tool_calls
@@ -221,6 +222,24 @@ class Engine:
         if assistant.content:
             yield ReasoningMessage(id=f"{assistant.id}-r", reasoning=assistant.content)
         before = live.state.memory.snapshot()
+        try:
+            running = self._run_all(live, tools, turn, reply, records, before)
+            async with contextlib.aclosing(running) as items:
+                async for item in items:
+                    yield item
+        except (GeneratorExit, asyncio.CancelledError):
+            live.state.memory.restore(before)  # the step never committed: undo its edits
+            raise
+
+    async def _run_all(
+        self,
+        live: LiveAgent,
+        tools: ToolSet,
+        turn: _Turn,
+        reply: ModelResponse,
+        records: list[Record],
+        before: Snapshot,
+    ) -> AsyncGenerator[Message | Next, None]:
         sent = False
         for call in reply.tool_calls:
             result = await self._run(live, tools, turn, call)

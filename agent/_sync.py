@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,12 +36,17 @@ class _Portal:
             raise RuntimeError("this Client is closed")
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
-    def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
-        while True:
-            try:
-                yield self.run(_anext(iterator))
-            except StopAsyncIteration:
-                return
+    def iterate(self, iterator: AsyncGenerator[T, None]) -> Iterator[T]:
+        """Items of an async generator; leaving early closes it (releasing what it holds)."""
+        try:
+            while True:
+                try:
+                    yield self.run(_anext(iterator))
+                except StopAsyncIteration:
+                    return
+        finally:
+            if not self.loop.is_closed():
+                self.run(iterator.aclose())
 
     def close(self) -> None:
         if self.loop.is_closed():
