@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 import stdlib_tools
 from agent._archival import ArchivalMemory, Passage
 from agent._embedding import EmbeddingModel, resolve_embedding
 from agent._engine import Engine, LiveAgent
-from agent._errors import ConfigError, NotFoundError
+from agent._errors import ConfigError, ModelError, NotFoundError
 from agent._history import to_messages, well_formed
 from agent._memory import Block, Memory
 from agent._messages import Message, Response, StopReason, Usage, UsageStatistics
-from agent._model import Model
+from agent._model import Model, ModelRequest, ModelResponse
 from agent._openai import resolve_model
 from agent._recall import RecallMemory
 from agent._registry import StoredTool, ToolRegistry
@@ -101,18 +103,61 @@ class AsyncClient:
     def _embedding_for(self, state: AgentState) -> EmbeddingModel | None:
         if not state.embedding:
             return None
-        return (
-            self.embedding or self._embeddings.get(state.id) or resolve_embedding(state.embedding)
-        )
+        found = self.embedding or self._embeddings.get(state.id)
+        try:
+            return found or resolve_embedding(state.embedding)
+        except ModelError:  # an unknown embedding: archival search falls back to BM25
+            return None
 
     def _model_for(self, state: AgentState) -> Model:
         if self.model is not None:
             return self.model
-        return self._models.get(state.id) or resolve_model(state.model)
+        try:
+            return self._models.get(state.id) or resolve_model(state.model)
+        except ModelError as e:  # stored by another program: fail its turns, not the listing
+            return _Unavailable(state.model, str(e))
+
+    def check_models(self, model: str | Model, embedding: str | EmbeddingModel | None) -> list[str]:
+        """Problems with the model and embedding names an agent is created with."""
+        problems = []
+        if isinstance(model, str) and self.model is None:
+            try:
+                resolve_model(model)
+            except ModelError as e:
+                problems.append(str(e))
+        if isinstance(embedding, str) and self.embedding is None:
+            try:
+                resolve_embedding(embedding)
+            except ModelError as e:
+                problems.append(str(e))
+        return problems
+
+
+class _Unavailable:
+    """Stands in for a model that cannot be made: every call fails, saying why."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self._reason = reason
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        raise ModelError(self._reason)
 
 
 def _block(spec: BlockSpec) -> Block:
-    return spec if isinstance(spec, Block) else Block(**dict(spec))
+    """A new Block from a dict, or a copy of a Block (the caller's object stays theirs)."""
+    return spec.model_copy() if isinstance(spec, Block) else Block(**dict(spec))
+
+
+def _block_problems(index: int, spec: BlockSpec, error: Exception) -> list[str]:
+    """One line per problem with a memory block (not pydantic's multi-line report)."""
+    label = spec.get("label") if isinstance(spec, Mapping) else None
+    where = f"memory block {index}" + (f" ({label!r})" if label else "")
+    if not isinstance(error, ValidationError):
+        return [f"{where}: {error}"]
+    return [
+        f"{where}: {'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}" for e in error.errors()
+    ]
 
 
 class Agents:
@@ -158,13 +203,11 @@ class Agents:
         """Create an agent; every configuration problem is reported in one ``ConfigError``."""
         problems: list[str] = []
         blocks: list[Block] = []
-        for spec in memory_blocks:
+        for index, spec in enumerate(memory_blocks):
             try:
                 blocks.append(_block(spec))
             except (ValueError, TypeError) as e:
-                problems.append(
-                    f"memory block {dict(spec) if not isinstance(spec, Block) else spec}: {e}"
-                )
+                problems += _block_problems(index, spec, e)
         labels = [b.label for b in blocks]
         problems += [
             f"two memory blocks are labelled {x!r}"
@@ -172,6 +215,7 @@ class Agents:
         ]
         chosen, tool_problems = self._tools(tools, tool_ids, include_base_tools)
         problems += tool_problems
+        problems += self._client.check_models(model, embedding)
         if max_steps is not None and max_steps < 1:
             problems.append(f"max_steps must be at least 1, got {max_steps}")
         if problems:

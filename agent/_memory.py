@@ -83,6 +83,13 @@ class Block(BaseModel):
             if self.read_only and not self._unlocked:
                 raise BlockError(f"block {self.label!r} is read-only; it cannot be edited")
             _check_size(self, value)
+        elif name == "limit" and (
+            not isinstance(value, int) or value < len(self.value) or value < 1
+        ):
+            raise BlockError(
+                f"block {self.label!r} holds {len(self.value)} characters; a limit of "
+                f"{value!r} is too small (shorten the value first)"
+            )
         super().__setattr__(name, value)
 
     def set_value(self, value: str, *, force: bool = False) -> None:
@@ -110,10 +117,18 @@ Snapshot = list[tuple[Block, dict[str, Any]]]
 class Memory:
     """The ordered blocks of one agent's core memory."""
 
-    prompt_template: str = PROMPT_TEMPLATE + "\n\nwhere each block is:\n" + BLOCK_TEMPLATE
-    """How blocks are rendered in the system prompt."""
-
-    def __init__(self, blocks: Iterable[Block] = ()) -> None:
+    def __init__(
+        self,
+        blocks: Iterable[Block] = (),
+        *,
+        template: str = PROMPT_TEMPLATE,
+        block_template: str = BLOCK_TEMPLATE,
+    ) -> None:
+        self.template = template
+        """The whole section; ``{blocks}`` is where the rendered blocks go."""
+        self.block_template = block_template
+        """One block: ``{label}``, ``{description}``, ``{chars_current}``, ``{chars_limit}``,
+        ``{read_only}`` and ``{value}``."""
         self._blocks: dict[str, Block] = {}
         for block in blocks:
             self.add_block(block)
@@ -174,7 +189,7 @@ class Memory:
     def compile(self) -> str:
         """Render every block for the system prompt; values are neutralized (see ``neutralize``)."""
         rendered = "\n".join(
-            BLOCK_TEMPLATE.format(
+            self.block_template.format(
                 label=b.label,
                 description=neutralize(b.description or ""),
                 chars_current=len(b.value),
@@ -184,7 +199,12 @@ class Memory:
             )
             for b in self._blocks.values()
         )
-        return PROMPT_TEMPLATE.format(blocks=rendered)
+        return self.template.format(blocks=rendered)
+
+    @property
+    def prompt_template(self) -> str:
+        """How blocks are rendered in the system prompt: the section, then each block."""
+        return f"{self.template}\n\nwhere each block is:\n{self.block_template}"
 
     def __repr__(self) -> str:
         return f"Memory({self.blocks!r})"

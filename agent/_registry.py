@@ -90,11 +90,11 @@ class ToolRegistry:
         return tool
 
     def by_name(self, name: str) -> Tool[..., Any]:
-        """A standard tool, or a stored one, by name."""
+        """A tool by name: one upserted under that name, else the standard one."""
         standard = self.standard()
-        if name in standard:
-            return standard[name]
         row = self._store.tool(name=name)
+        if row is None and name in standard:
+            return standard[name]
         if row is None:
             known = ", ".join([*standard, *(r.name for r in self._store.tools())])
             raise NotFoundError(f"no tool named {name!r}; known tools: {known}")

@@ -54,7 +54,9 @@ async def archival_memory_insert(
 
 
 @tool
-async def archival_memory_search(agent_state: AgentState, query: str, page: int = 0) -> str:
+async def archival_memory_search(
+    agent_state: AgentState, query: str, page: int = 0, tags: list[str] | None = None
+) -> str:
     """Search archival memory, the library you saved facts and documents to.
 
     Not for recalling what was said in this conversation: use conversation_search for that.
@@ -63,16 +65,17 @@ async def archival_memory_search(agent_state: AgentState, query: str, page: int 
         agent_state: The agent's state (injected; the model never sees it).
         query: Words or a question describing what you are looking for.
         page: Which page of results, from 0; the results say how many pages there are.
+        tags: Only passages saved with any of these tags.
     """
-    found = await _archival(agent_state).search(query, page=page)
+    found = await _archival(agent_state).search(query, page=page, tags=tags)
     if not found.total:
         return f"No archival memory matches {query!r}."
     lines = [f"Archival search for {query!r}: {found.summary()}"]
     if not found.results:
         return lines[0] + f". There is no page {page}; pages run from 0 to {found.pages - 1}."
     for p in found.results:
-        tags = f" [tags: {', '.join(p.tags)}]" if p.tags else ""
-        lines.append(f"- ({p.created_at:%Y-%m-%d}){tags} {p.text}")
+        labels = f" [tags: {', '.join(p.tags)}]" if p.tags else ""
+        lines.append(f"- ({p.created_at:%Y-%m-%d}){labels} {p.text}")
     if found.page + 1 < found.pages:
         lines.append(f"More results: call again with page={found.page + 1}.")
     return "\n".join(lines)

@@ -456,3 +456,47 @@ def test_context_manager_closes(make_client: MakeClient) -> None:
     assert not client._portal._thread.is_alive()
     if not client._portal.loop.is_closed():
         client._portal.loop.close()
+
+
+def test_an_unknown_model_string_is_a_config_error_and_saves_nothing(
+    make_client: Callable[..., Client],
+) -> None:
+    client = make_client()
+    with pytest.raises(ConfigError, match="unknown model 'anthropic/x'"):
+        client.agents.create(model="anthropic/x")
+    with pytest.raises(ConfigError, match="unknown embedding model 'cohere/e'"):
+        client.agents.create(embedding="cohere/e")
+    assert client.agents.list() == []
+
+
+def test_a_bad_block_gives_one_line_per_problem(make_client: Callable[..., Client]) -> None:
+    client = make_client(model=ScriptedModel())
+    with pytest.raises(ConfigError) as caught:
+        client.agents.create(memory_blocks=[{"label": "Bad Label", "limit": 0}])
+    problems = caught.value.problems
+    assert len(problems) == 2
+    assert all("\n" not in p and "errors.pydantic.dev" not in p for p in problems)
+    assert problems[0].startswith("memory block 0 ('Bad Label'): label:")
+
+
+def test_a_block_given_to_create_is_copied(make_client: Callable[..., Client]) -> None:
+    client = make_client(model=ScriptedModel())
+    mine = Block(label="human", value="Bob")
+    agent = client.agents.create(memory_blocks=[mine])
+    mine.value = "changed by the caller"
+    assert client.agents.blocks.retrieve(agent.id, block_label="human").value == "Bob"
+
+
+def test_leaving_a_stream_early_releases_the_agent_and_undoes_the_step(
+    make_client: Callable[..., Client], tmp_path: Any
+) -> None:
+    model = ScriptedModel(
+        [call("core_memory_append", label="human", content="likes tea"), send("hi"), send("next")]
+    )
+    client = make_client(tmp_path / "db.sqlite", model=model)
+    agent = client.agents.create(memory_blocks=[{"label": "human", "value": ""}])
+    for _ in client.agents.messages.create_stream(agent_id=agent.id, messages=user()):
+        break
+    assert client.agents.blocks.retrieve(agent.id, block_label="human").value == ""
+    response = client.agents.messages.create(agent_id=agent.id, messages=user("again"))
+    assert response.stop_reason == "end_turn"

@@ -190,8 +190,16 @@ def test_compile_tracks_edits() -> None:
 
 
 def test_prompt_template_is_text() -> None:
-    assert isinstance(Memory.prompt_template, str)
-    assert memory().prompt_template
+    template = memory().prompt_template
+    assert isinstance(template, str)
+    assert "{label}" in template
+    assert "{value}" in template
+
+
+def test_the_templates_drive_compile() -> None:
+    mem = Memory([Block(label="human", value="Bob")], block_template="[{label}] {value}")
+    assert "[human] Bob" in mem.compile()
+    assert "[{label}] {value}" in mem.prompt_template
 
 
 def test_braces_in_values_are_kept() -> None:
@@ -273,3 +281,10 @@ def test_agent_state_compiled_system_prompt_holds_system_and_memory() -> None:
     compiled = state.compile_system()
     assert compiled.startswith("You are Sam.")
     assert memory().compile() in compiled
+
+
+def test_a_limit_below_the_current_value_is_refused() -> None:
+    block = Block(label="human", value="hello")
+    with pytest.raises(BlockError, match="holds 5 characters"):
+        block.limit = 2
+    assert block.limit == 5000

@@ -178,7 +178,7 @@ async def test_a_user_tool_clashing_with_a_base_tool_is_a_config_error(
     assert returns == []  # still the tool that ends the turn
 
 
-async def test_a_user_tool_clashing_with_a_named_tool_is_a_config_error(
+async def test_a_registered_tool_takes_its_name_over_the_standard_one(
     client: AsyncClient,
 ) -> None:
     @tool(name="task_queue_pop")
@@ -187,8 +187,11 @@ async def test_a_user_tool_clashing_with_a_named_tool_is_a_config_error(
         return "other"
 
     stored = await client.tools.upsert_from_function(func=pop_something)
-    with pytest.raises(ConfigError, match="'task_queue_pop'"):
-        await client.agents.create(tools=["task_queue_pop"], tool_ids=[stored.id])
+    agent = await client.agents.create(
+        include_base_tools=False, tools=["task_queue_pop"], tool_ids=[stored.id]
+    )
+    assert [t.name for t in agent.tools] == ["task_queue_pop"]
+    assert agent.tools[0].invoke("").content == "other"
 
 
 # -- upserting ---------------------------------------------------------------------------

@@ -46,7 +46,7 @@ async def archival_search(state: AgentState, query: str, page: int | None = None
     ("tool", "parameters", "required"),
     [
         (archival_memory_insert, ["content", "tags"], ["content"]),
-        (archival_memory_search, ["query", "page"], ["query"]),
+        (archival_memory_search, ["query", "page", "tags"], ["query"]),
         (conversation_search, ["query", "page", "start_date", "end_date"], ["query"]),
     ],
 )
