@@ -257,7 +257,8 @@ class ArchivalMemory:
             return []
         where, params = self._filter(tags, match)
         rows = self._store.db.execute(
-            "SELECT p.seq FROM passages_fts f JOIN passages p ON p.seq = f.rowid "
+            # CROSS JOIN keeps the index search outermost: match first, then filter
+            "SELECT p.seq FROM passages_fts CROSS JOIN passages p ON p.seq = passages_fts.rowid "
             f"WHERE passages_fts MATCH ? AND p.agent_id = ?{where} "
             "ORDER BY bm25(passages_fts), p.seq LIMIT ? OFFSET ?",
             [fts, self._agent_id, *params, limit, offset],
@@ -272,7 +273,8 @@ class ArchivalMemory:
         if fts is not None:
             where, params = self._filter(tags, match)
             total = self._store.db.execute(
-                "SELECT COUNT(*) FROM passages_fts f JOIN passages p ON p.seq = f.rowid "
+                "SELECT COUNT(*) FROM passages_fts CROSS JOIN passages p "
+                "ON p.seq = passages_fts.rowid "
                 f"WHERE passages_fts MATCH ? AND p.agent_id = ?{where}",
                 [fts, self._agent_id, *params],
             ).fetchone()[0]

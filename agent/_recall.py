@@ -80,7 +80,8 @@ class RecallMemory:
         if end:
             where, params = where + " AND m.created_at < ?", [*params, end]
         base = (
-            "FROM messages_fts f JOIN messages m ON m.seq = f.rowid "
+            # CROSS JOIN keeps the index search outermost: match first, then filter
+            "FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid "
             f"WHERE messages_fts MATCH ? AND m.agent_id = ?{where}"
         )
         db, args = self._store.db, [fts, self._agent_id, *params]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import array
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 try:
@@ -20,8 +20,12 @@ except ImportError:  # pragma: no cover - numpy is the optional "vectors" extra
 __all__ = ["VectorIndex", "from_blob", "to_blob"]
 
 
-def to_blob(vector: list[float]) -> bytes:
+def to_blob(vector: Sequence[float]) -> bytes:
     """A vector as float32 bytes, normalized to length 1 (so cosine is a dot product)."""
+    if np is not None:
+        values = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(values)) or 1.0
+        return (values / norm).astype(np.float32).tobytes()
     norm = math.sqrt(sum(x * x for x in vector)) or 1.0
     return array.array("f", (x / norm for x in vector)).tobytes()
 
