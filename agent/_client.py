@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 import stdlib_tools
 from agent._archival import ArchivalMemory, Passage
+from agent._context import ContextConfig, ContextState, ContextWindow
 from agent._embedding import EmbeddingModel, resolve_embedding
 from agent._engine import Engine, LiveAgent
 from agent._errors import ConfigError, ModelError, NotFoundError
@@ -22,9 +24,12 @@ from agent._recall import RecallMemory
 from agent._registry import StoredTool, ToolRegistry
 from agent._state import DEFAULT_SYSTEM, AgentState
 from agent._store import AgentRow, Store, default_path
+from agent._tokens import counter_for, window_for
 from toolkit import SchemaError, Tool
 
 __all__ = ["AsyncClient"]
+
+logger = logging.getLogger("selfedit.client")
 
 BlockSpec = Block | Mapping[str, Any]
 
@@ -39,6 +44,8 @@ class AsyncClient:
             with (a test double, or a model object for agents reopened from the database).
         embedding: an ``EmbeddingModel`` used for every agent that has an embedding model
             configured (by default, the one its ``embedding`` string names).
+        summarizer: the model that writes the recursive summary of evicted messages (by
+            default, each agent's own model).
     """
 
     def __init__(
@@ -47,9 +54,10 @@ class AsyncClient:
         *,
         model: Model | None = None,
         embedding: EmbeddingModel | None = None,
+        summarizer: Model | None = None,
     ) -> None:
         self.store = Store(default_path() if path is None else path)
-        self.engine = Engine(self.store)
+        self.engine = Engine(self.store, summarizer)
         self.registry = ToolRegistry(self.store)
         self.model = model
         self.embedding = embedding
@@ -86,11 +94,30 @@ class AsyncClient:
             model=row.model,
             embedding=row.embedding,
             max_steps=row.max_steps,
+            context_window_limit=row.settings.get("context_window_limit"),
+            context=ContextConfig(**row.settings.get("context", {})),
             id=row.id,
             created_at=row.created_at,
         )
         context = well_formed(self.store.messages(agent_id, in_context=True))
-        return self.attach(LiveAgent(state, context, self._model_for(state)))
+        window = self._window(state)
+        window.summary, window.summarized = row.summary, row.summarized
+        window.summary_error = row.summary_error
+        return self.attach(LiveAgent(state, context, self._model_for(state), window))
+
+    def _window(self, state: AgentState) -> ContextState:
+        """The context bookkeeping for an agent: its window size and token counter."""
+        size, known = window_for(state.model)
+        if state.context_window_limit:
+            size, known = state.context_window_limit, True
+        elif not known:
+            logger.warning(
+                "model %r: unknown context window; assuming %d tokens (pass "
+                "context_window_limit= to agents.create)",
+                state.model,
+                size,
+            )
+        return ContextState(size, known, counter_for(state.model), state.context)
 
     def attach(self, live: LiveAgent) -> LiveAgent:
         """Give a loaded agent its archival and recall memory, and keep it."""
@@ -167,6 +194,7 @@ class Agents:
         self._client = client
         self.passages = Passages(client)
         self.messages = Messages(client)
+        self.context = AgentContext(client)
         self.blocks = AgentBlocks(client)
         self.core_memory = CoreMemory(client)
 
@@ -199,8 +227,14 @@ class Agents:
         tool_ids: Iterable[str] = (),
         include_base_tools: bool = True,
         max_steps: int | None = None,
+        context_window_limit: int | None = None,
+        context: ContextConfig | Mapping[str, float] | None = None,
     ) -> AgentState:
-        """Create an agent; every configuration problem is reported in one ``ConfigError``."""
+        """Create an agent; every configuration problem is reported in one ``ConfigError``.
+
+        ``context_window_limit`` overrides the model's known window (tokens); ``context``
+        sets when messages are evicted and the model warned (see ``ContextConfig``).
+        """
         problems: list[str] = []
         blocks: list[Block] = []
         for index, spec in enumerate(memory_blocks):
@@ -218,6 +252,19 @@ class Agents:
         problems += self._client.check_models(model, embedding)
         if max_steps is not None and max_steps < 1:
             problems.append(f"max_steps must be at least 1, got {max_steps}")
+        if context_window_limit is not None and context_window_limit < 256:
+            problems.append(
+                f"context_window_limit must be at least 256, got {context_window_limit}"
+            )
+        config = ContextConfig()
+        try:
+            config = (
+                context if isinstance(context, ContextConfig) else ContextConfig(**(context or {}))
+            )
+        except ValidationError as e:
+            problems += [f"context: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
+        if config.evict_to >= config.evict_at:
+            problems.append("context: evict_to must be below evict_at")
         if problems:
             raise ConfigError("agents.create", problems)
         state = AgentState(
@@ -228,6 +275,8 @@ class Agents:
             model=model if isinstance(model, str) else model.name,
             embedding=embedding if isinstance(embedding, str | None) else embedding.name,
             max_steps=max_steps or 20,
+            context_window_limit=context_window_limit,
+            context=config,
         )
         if not isinstance(model, str):
             self._client._models[state.id] = model
@@ -237,7 +286,8 @@ class Agents:
         with store.transaction():
             store.save_agent(_row(state, [self._client.registry.ref(t) for t in chosen]))
             store.attach_blocks(state.id, state.memory.blocks)
-        self._client.attach(LiveAgent(state, [], self._client._model_for(state)))
+        live = LiveAgent(state, [], self._client._model_for(state), self._client._window(state))
+        self._client.attach(live)
         return state
 
     async def list(self) -> list[AgentState]:
@@ -260,9 +310,13 @@ class Agents:
 
 
 def _row(state: AgentState, tools: list[dict[str, str | None]]) -> AgentRow:
+    settings = {
+        "context_window_limit": state.context_window_limit,
+        "context": state.context.model_dump(),
+    }
     return AgentRow(
         state.id, state.name, state.system, state.model, state.embedding, state.max_steps,
-        state.created_at, tools,
+        state.created_at, tools, settings,
     )  # fmt: skip
 
 
@@ -311,6 +365,31 @@ class Passages:
     async def delete(self, *, agent_id: str, passage_id: str) -> None:
         """Delete a passage."""
         self._archival(agent_id).delete(passage_id)
+
+
+class AgentContext:
+    """``client.agents.context``: where an agent's context window goes."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def retrieve(self, agent_id: str) -> ContextWindow:
+        """Tokens per component, the window, the summary, messages in context and in recall."""
+        live = self._client.live(agent_id)
+        window = live.window
+        measure = self._client.engine.measure(live)
+        return ContextWindow(
+            context_window_limit=window.window,
+            window_known=window.window_known,
+            counter=window.counter.name,
+            correction=window.correction,
+            **measure,
+            summary=window.summary,
+            summarized_messages=window.summarized,
+            messages_in_context=len(live.context),
+            messages_in_recall=self._client.store.count_messages(agent_id),
+            last_summary_error=window.summary_error,
+        )
 
 
 class Messages:

@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent._context import PRESSURE_NOTE, ContextManager, ContextState, summary_message
 from agent._errors import RealModelCallBlocked
 from agent._history import SEND_MESSAGE, Record, to_openai, well_formed
 from agent._memory import Snapshot
@@ -51,6 +52,7 @@ class LiveAgent:
     state: AgentState
     context: list[Record]
     model: Model
+    window: ContextState
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     _toolset: tuple[tuple[int, ...], ToolSet] | None = None
@@ -123,13 +125,15 @@ class _Turn:
     usage: Usage = field(default_factory=Usage)
     streak: _Streak = field(default_factory=_Streak)
     nudged: bool = False
+    warned: bool = False
 
 
 class Engine:
     """Runs turns against a ``Store``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, summarizer: Model | None = None) -> None:
         self.store = store
+        self.context = ContextManager(store, summarizer)
 
     async def turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
         """Run one turn for ``text``; yields messages as they happen, then usage and stop."""
@@ -163,14 +167,55 @@ class Engine:
 
     def _request(self, live: LiveAgent, tools: ToolSet, force: bool) -> ModelRequest:
         system = {"role": "system", "content": live.system_prompt()}
-        messages = [system, *to_openai(well_formed(live.context))]
+        summary = summary_message(live.window)
+        head = [system, summary] if summary else [system]
+        messages = [*head, *to_openai(well_formed(live.context))]
         choice = SEND_MESSAGE if force and SEND_MESSAGE in tools else "required"
         return ModelRequest(messages, tools.openai_schemas(), choice)
+
+    def measure(self, live: LiveAgent) -> dict[str, int]:
+        """Tokens of each part of the agent's next request, and their corrected total."""
+        prompt, system = live.system_prompt(), live.state.system
+        memory = prompt[len(system) :] if prompt.startswith(system) else prompt
+        return self.context.measure(
+            live.window, system, memory, live.toolset.openai_schemas(), live.context
+        )
+
+    async def _fit(self, live: LiveAgent, turn: _Turn) -> None:
+        """Evict and summarize if the window is too full; warn the model once when near."""
+        measure = self.measure(live)
+        evicted = await self.context.fit(
+            live.window, live.state.id, live.model, measure, live.context
+        )
+        config, window = live.window.config, live.window.window
+        if evicted or turn.warned or measure["total_tokens"] <= config.warn_at * window:
+            return
+        turn.warned = True
+        percent = round(100 * measure["total_tokens"] / window)
+        self._commit(live, [Record("system", PRESSURE_NOTE.format(percent=percent))], None)
+
+    def _bounded(self, live: LiveAgent, text: str) -> str:
+        """A tool result cut to the share of the window one result may take."""
+        window = live.window
+        budget = int(window.window * window.config.max_return)
+        if window.counter.count(text) <= budget:
+            return text
+        keep = budget * 3 * 3 // 4  # chars: the estimate's rate, with room for the note
+        return (
+            f"{text[:keep]}\n[cut: this result was too long for the context window; "
+            f"{len(text) - keep} of {len(text)} characters omitted]"
+        )
 
     async def _step(
         self, live: LiveAgent, turn: _Turn, last: bool
     ) -> AsyncGenerator[Message | Next, None]:
         tools = live.toolset
+        try:
+            await self._fit(live, turn)
+        except sqlite3.Error as e:
+            yield SystemMessage(content=f"Saving the context window failed: {e}")
+            yield EndTurn("error")
+            return
         request = self._request(live, tools, force=turn.nudged or last)
         try:
             reply = await live.model.complete(request)
@@ -181,6 +226,7 @@ class Engine:
             yield SystemMessage(content=f"The model call failed: {type(e).__name__}: {e}")
             yield EndTurn("error")
             return
+        self.context.observe(live.window, request, reply)
         turn.usage.prompt_tokens += reply.usage.prompt_tokens
         turn.usage.completion_tokens += reply.usage.completion_tokens
         turn.usage.step_count += 1
@@ -243,6 +289,7 @@ class Engine:
         sent = False
         for call in reply.tool_calls:
             result = await self._run(live, tools, turn, call)
+            result.content = self._bounded(live, result.content)
             records.append(
                 Record("tool", result.content, [], call.id, result.status, name=call.name)
             )

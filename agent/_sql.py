@@ -11,7 +11,11 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS agents (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, system TEXT NOT NULL, model TEXT NOT NULL,
         embedding TEXT, max_steps INTEGER NOT NULL, created_at TEXT NOT NULL,
-        tools TEXT NOT NULL  -- JSON list of {"name": ..., "id": ...}
+        tools TEXT NOT NULL,  -- JSON list of {"name": ..., "id": ...}
+        settings TEXT NOT NULL DEFAULT '{}',  -- JSON: context window limit and thresholds
+        summary TEXT NOT NULL DEFAULT '',  -- the recursive summary of evicted messages
+        summarized INTEGER NOT NULL DEFAULT 0,  -- how many messages it covers
+        summary_error TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS blocks (
         id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL,

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agent._archival import ArchivalMemory
+from agent._context import ContextConfig
 from agent._ids import new_id
 from agent._memory import Memory
 from agent._recall import RecallMemory
@@ -53,6 +54,10 @@ class AgentState:
     """The embedding model's name, if any."""
     max_steps: int = 20
     """The most model calls in one turn."""
+    context_window_limit: int | None = None
+    """The model's window in tokens; ``None``: known for the model, or a safe default."""
+    context: ContextConfig = field(default_factory=lambda: ContextConfig())
+    """When to evict, how far, and when to warn the model (fractions of the window)."""
     id: str = field(default_factory=lambda: new_id("agent"))
     """The agent's id."""
     created_at: datetime = field(default_factory=_now)

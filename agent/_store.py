@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,10 @@ class AgentRow:
     max_steps: int
     created_at: datetime
     tools: list[dict[str, str | None]]
+    settings: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+    summarized: int = 0
+    summary_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,14 +114,34 @@ class Store:
     # -- agents --------------------------------------------------------------------------
 
     def save_agent(self, row: AgentRow) -> None:
-        """Insert or replace an agent's own row."""
+        """Insert a new agent's row."""
         self.db.execute(
-            "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO agents (id, name, system, model, embedding, max_steps, created_at, tools,"
+            " settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.id, row.name, row.system, row.model, row.embedding, row.max_steps,
-                row.created_at.isoformat(), json.dumps(row.tools),
+                row.created_at.isoformat(), json.dumps(row.tools), json.dumps(row.settings),
             ),
         )  # fmt: skip
+
+    def evict(self, agent_id: str, ids: list[str]) -> None:
+        """Take messages out of the agent's context (they stay stored, and searchable)."""
+        self.db.executemany(
+            "UPDATE messages SET in_context = 0 WHERE agent_id = ? AND id = ?",
+            [(agent_id, i) for i in ids],
+        )
+
+    def save_summary(self, agent_id: str, summary: str, summarized: int, error: str | None) -> None:
+        """Store the recursive summary and how many messages it covers."""
+        self.db.execute(
+            "UPDATE agents SET summary = ?, summarized = ?, summary_error = ? WHERE id = ?",
+            (summary, summarized, error, agent_id),
+        )
+
+    def count_messages(self, agent_id: str) -> int:
+        """How many messages an agent has stored."""
+        row = self.db.execute("SELECT COUNT(*) FROM messages WHERE agent_id = ?", (agent_id,))
+        return int(row.fetchone()[0])
 
     def agent(self, agent_id: str) -> AgentRow | None:
         """The agent with this id, or ``None``."""
@@ -243,6 +267,7 @@ def _agent_row(r: sqlite3.Row) -> AgentRow:
     return AgentRow(
         r["id"], r["name"], r["system"], r["model"], r["embedding"], r["max_steps"],
         datetime.fromisoformat(r["created_at"]), json.loads(r["tools"]),
+        json.loads(r["settings"]), r["summary"], r["summarized"], r["summary_error"],
     )  # fmt: skip
 
 

@@ -93,9 +93,10 @@ class Client(_Sync):
         *,
         model: Model | None = None,
         embedding: EmbeddingModel | None = None,
+        summarizer: Model | None = None,
     ) -> None:
         portal = _Portal()
-        client = portal.run(_make(path, model, embedding))
+        client = portal.run(_make(path, model, embedding, summarizer))
         super().__init__(client, portal)
         self.async_client = client
         """The underlying ``AsyncClient``."""
@@ -115,9 +116,12 @@ class Client(_Sync):
 
 
 async def _make(
-    path: str | Path | None, model: Model | None, embedding: EmbeddingModel | None
+    path: str | Path | None,
+    model: Model | None,
+    embedding: EmbeddingModel | None,
+    summarizer: Model | None,
 ) -> AsyncClient:
-    return AsyncClient(path, model=model, embedding=embedding)
+    return AsyncClient(path, model=model, embedding=embedding, summarizer=summarizer)
 
 
 async def _close(client: AsyncClient) -> None:
