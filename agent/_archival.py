@@ -135,7 +135,7 @@ class ArchivalMemory:
             return _passage(
                 db.execute("SELECT * FROM passages WHERE seq = ?", (row["seq"],)).fetchone()
             ).model_copy(update={"duplicate": True})
-        blob = to_blob(vector) if vector else None
+        blob = to_blob(vector) if vector is not None else None
         now = datetime.now(timezone.utc)
         cursor = db.execute(
             "INSERT INTO passages (id, agent_id, text, text_hash, tags, created_at, embedding) "
