@@ -5,7 +5,7 @@ passes ``evict_at`` of the window, the oldest messages are evicted (to recall me
 ``conversation_search`` still finds them) until it is under ``evict_to``, never splitting an
 assistant message from its tool results and never touching the current turn; the evicted
 messages and the previous summary are summarized into a new summary. Past ``warn_at`` (and
-below ``evict_at``) the model gets a one-time note to save what matters.
+below ``evict_at``) the model gets a note to save what matters, once until the next eviction.
 """
 
 from __future__ import annotations
@@ -101,6 +101,8 @@ class ContextState:
     summarized: int = 0
     correction: float = 1.0
     summary_error: str | None = None
+    warned: bool = False
+    """Whether the memory-pressure note was given since the last eviction."""
 
 
 def summary_message(state: ContextState) -> dict[str, Any] | None:

@@ -125,7 +125,6 @@ class _Turn:
     usage: Usage = field(default_factory=Usage)
     streak: _Streak = field(default_factory=_Streak)
     nudged: bool = False
-    warned: bool = False
 
 
 class Engine:
@@ -181,16 +180,19 @@ class Engine:
             live.window, system, memory, live.toolset.openai_schemas(), live.context
         )
 
-    async def _fit(self, live: LiveAgent, turn: _Turn) -> None:
+    async def _fit(self, live: LiveAgent) -> None:
         """Evict and summarize if the window is too full; warn the model once when near."""
         measure = self.measure(live)
         evicted = await self.context.fit(
             live.window, live.state.id, live.model, measure, live.context
         )
         config, window = live.window.config, live.window.window
-        if evicted or turn.warned or measure["total_tokens"] <= config.warn_at * window:
+        if evicted:
+            live.window.warned = False  # room was made: warn again when it fills up
             return
-        turn.warned = True
+        if live.window.warned or measure["total_tokens"] <= config.warn_at * window:
+            return
+        live.window.warned = True  # once until the next eviction
         percent = round(100 * measure["total_tokens"] / window)
         self._commit(live, [Record("system", PRESSURE_NOTE.format(percent=percent))], None)
 
@@ -211,7 +213,7 @@ class Engine:
     ) -> AsyncGenerator[Message | Next, None]:
         tools = live.toolset
         try:
-            await self._fit(live, turn)
+            await self._fit(live)
         except sqlite3.Error as e:
             yield SystemMessage(content=f"Saving the context window failed: {e}")
             yield EndTurn("error")

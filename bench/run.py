@@ -13,6 +13,8 @@ import sys
 import time
 from importlib import metadata
 
+import archival
+import context
 import engine
 import invoke
 import schema
@@ -49,6 +51,8 @@ def main() -> None:
     print(invoke.run(), end="\n\n", flush=True)
     print(schema.run(), end="\n\n", flush=True)
     engine.main()
+    context.main()
+    archival.main()
     print(f"total {time.perf_counter() - start:.0f}s")
 
 
