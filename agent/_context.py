@@ -130,6 +130,7 @@ class ContextManager:
     def __init__(self, store: Store, summarizer: Model | None = None) -> None:
         self.store = store
         self.summarizer = summarizer
+        self._tools: dict[int, tuple[dict[str, Any], int]] = {}
 
     def measure(
         self,
@@ -145,19 +146,35 @@ class ContextManager:
         parts = {
             "system_tokens": counter.count(system),
             "core_memory_tokens": counter.count(memory),
-            "tools_tokens": count_tools(counter, tools),
+            "tools_tokens": sum(self._tool_tokens(counter, t) for t in tools),
             "summary_tokens": count_messages(counter, [summary]) if summary else 0,
             "messages_tokens": sum(_tokens(counter, r) for r in context),
         }
         parts["total_tokens"] = round(sum(parts.values()) * state.correction)
         return parts
 
-    def observe(self, state: ContextState, request: ModelRequest, reply: ModelResponse) -> None:
-        """Compare the counted prompt with the provider's count; keep a running correction."""
+    def _tool_tokens(self, counter: TokenCounter, schema: dict[str, Any]) -> int:
+        """Tokens of one tool schema; schemas are cached objects, so each is counted once."""
+        known = self._tools.get(id(schema))
+        if known is None or known[0] is not schema:
+            known = self._tools[id(schema)] = (schema, count_tools(counter, [schema]))
+        return known[1]
+
+    def observe(
+        self,
+        state: ContextState,
+        request: ModelRequest,
+        reply: ModelResponse,
+        counted: int | None = None,
+    ) -> None:
+        """Compare the counted prompt with the provider's count; keep a running correction.
+
+        ``counted`` is the uncorrected count of ``request`` when the caller has it already.
+        """
         reported = reply.usage.prompt_tokens
-        counted = count_messages(state.counter, request.messages) + count_tools(
-            state.counter, request.tools
-        )
+        if counted is None:
+            counted = count_messages(state.counter, request.messages)
+            counted += count_tools(state.counter, request.tools)
         if reported > 0 and counted > 0:
             # only upward: counting short overflows the window, counting long costs a little
             # room; and a made-up usage (a test double's) must not shrink the estimate

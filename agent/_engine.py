@@ -219,6 +219,8 @@ class Engine:
             yield EndTurn("error")
             return
         request = self._request(live, tools, force=turn.nudged or last)
+        measure = self.measure(live)
+        counted = round(measure["total_tokens"] / live.window.correction)
         try:
             reply = await live.model.complete(request)
         except RealModelCallBlocked:
@@ -228,7 +230,7 @@ class Engine:
             yield SystemMessage(content=f"The model call failed: {type(e).__name__}: {e}")
             yield EndTurn("error")
             return
-        self.context.observe(live.window, request, reply)
+        self.context.observe(live.window, request, reply, counted)
         turn.usage.prompt_tokens += reply.usage.prompt_tokens
         turn.usage.completion_tokens += reply.usage.completion_tokens
         turn.usage.step_count += 1
