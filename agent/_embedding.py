@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Protocol, runtime_checkable
 
 import openai
 
 from agent._errors import ModelError
+from agent._openai import connect
 
 __all__ = ["EmbeddingModel", "OpenAIEmbedding", "resolve_embedding"]
 
@@ -52,13 +52,7 @@ class OpenAIEmbedding:
     def client(self) -> openai.AsyncOpenAI:
         """The ``openai`` client, made on first use."""
         if self._client is None:
-            base_url = self._base_url or os.environ.get("OPENAI_BASE_URL")
-            api_key = self._api_key or os.environ.get("OPENAI_API_KEY")
-            if not api_key and not base_url:
-                raise ModelError(f"embedding {self.name!r}: no API key; set OPENAI_API_KEY")
-            self._client = openai.AsyncOpenAI(
-                base_url=base_url, api_key=api_key or "not-needed", http_client=self._http_client
-            )
+            self._client = connect(self.name, self._base_url, self._api_key, self._http_client)
         return self._client
 
     async def embed(self, texts: list[str]) -> list[list[float]]:

@@ -10,7 +10,7 @@ import openai
 from agent._errors import ModelError
 from agent._model import ModelRequest, ModelResponse, ModelToolCall, ModelUsage
 
-__all__ = ["OpenAIModel", "resolve_model"]
+__all__ = ["OpenAIModel", "connect", "resolve_model"]
 
 _PREFIX = "openai/"
 
@@ -48,18 +48,13 @@ class OpenAIModel:
     def client(self) -> openai.AsyncOpenAI:
         """The ``openai`` client, made on first use."""
         if self._client is None:
-            base_url = self._base_url or os.environ.get("OPENAI_BASE_URL")
-            api_key = self._api_key or os.environ.get("OPENAI_API_KEY")
-            if not api_key and not base_url:
-                raise ModelError(
-                    f"model {self.name!r}: no API key; set OPENAI_API_KEY or pass api_key=..."
-                )
-            self._client = openai.AsyncOpenAI(
-                base_url=base_url,
-                api_key=api_key or "not-needed",  # local servers often need none
+            self._client = connect(
+                self.name,
+                self._base_url,
+                self._api_key,
+                self._http_client,
                 max_retries=self._max_retries,
                 timeout=self._timeout,
-                http_client=self._http_client,
             )
         return self._client
 
@@ -94,6 +89,30 @@ class OpenAIModel:
             reply.usage.completion_tokens if reply.usage else 0,
         )
         return ModelResponse(choice.message.content, calls, usage, choice.finish_reason)
+
+
+def connect(
+    name: str,
+    base_url: str | None,
+    api_key: str | None,
+    http_client: Any,
+    **options: Any,
+) -> openai.AsyncOpenAI:
+    """An ``openai.AsyncOpenAI`` for ``name``, with ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``.
+
+    Raises:
+        ModelError: there is neither an API key nor a server address.
+    """
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
+    if not api_key and not base_url:
+        raise ModelError(f"{name!r}: no API key; set OPENAI_API_KEY or pass api_key=...")
+    return openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key or "not-needed",  # local servers often need none
+        http_client=http_client,
+        **options,
+    )
 
 
 def _tool_choice(choice: str) -> Any:
