@@ -252,7 +252,10 @@ class ContextManager:
         limit = state.config.evict_at * state.window
         if measure["total_tokens"] <= limit:
             return []
-        excess = measure["total_tokens"] - int(state.config.evict_to * state.window)
+        # room for the summary that is about to grow: at most ~300 words, or a tenth of the window
+        allowance = max(measure["summary_tokens"], min(state.window // 10, 600))
+        growth = allowance - measure["summary_tokens"]
+        excess = measure["total_tokens"] + growth - int(state.config.evict_to * state.window)
         cut = self.cut_point(state, context, int(excess / max(state.correction, 0.01)))
         evicted = context[:cut]
         if not evicted:

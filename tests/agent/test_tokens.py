@@ -119,7 +119,9 @@ def test_tools_count_as_compact_json() -> None:
         "type": "function",
         "function": {"name": "f", "parameters": {"type": "object", "properties": {}}},
     }
-    text = '{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{}}}}'
+    text = (
+        '{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{}}}}'
+    )
     assert count_tools(EstimateCounter(), [schema]) == EstimateCounter().count(text)
     assert count_tools(EstimateCounter(), [schema, schema]) == 2 * count_tools(
         EstimateCounter(), [schema]
@@ -144,11 +146,13 @@ class FakeTiktoken:
 
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.encodings: list[FakeEncoding] = []
         self.module = types.SimpleNamespace(get_encoding=self.get_encoding)
 
     def get_encoding(self, name: str) -> FakeEncoding:
         self.asked.append(name)
-        return FakeEncoding(name)
+        self.encodings.append(FakeEncoding(name))
+        return self.encodings[-1]
 
 
 @pytest.fixture
@@ -197,7 +201,9 @@ def test_tiktoken_with_its_encoding_on_disk_counts_exactly(
     assert counter.name == "tiktoken/o200k_base"
     assert fake.asked == ["o200k_base"]
     assert counter.count("three little words") == 3
-    assert counter.count("<|endoftext|> is text too") == 5  # special tokens are plain text
+    # special tokens in user text are counted as text, not refused
+    assert counter.count("<|endoftext|> is text") == 3
+    assert [special for _, special in fake.encodings[0].calls] == [(), ()]
 
 
 @pytest.mark.parametrize(
