@@ -79,9 +79,14 @@ def _strict_node(s: Schema) -> Schema:
     return s
 
 
-def _nullable(s: Schema, default: Any) -> Schema:
-    shown = json.dumps(default, ensure_ascii=False)
-    text = f"default: {shown}; send null to use the default"
+_NO_DEFAULT = object()
+
+
+def _nullable(s: Schema, default: Any = _NO_DEFAULT) -> Schema:
+    if default is _NO_DEFAULT:  # optional in a hand-written schema, with no default given
+        text = "optional: send null to leave it out"
+    else:
+        text = f"default: {json.dumps(default, ensure_ascii=False)}; send null to use the default"
     description = s.pop("description", None)
     out: Schema
     if "anyOf" in s and len(s) == 1:
@@ -121,7 +126,7 @@ def to_strict(parameters: Schema) -> Schema:
         if name not in required and "default" in prop:
             converted = _nullable(converted, prop["default"])
         elif name not in required:
-            converted = _nullable(converted, None)
+            converted = _nullable(converted)
         out_props[name] = converted
     out: Schema = {
         "type": "object",

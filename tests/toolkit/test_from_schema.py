@@ -178,3 +178,24 @@ def test_injected_parameters_of_the_function() -> None:
         t.invoke({"city": "Oslo"})
     rejected = t.invoke({"city": "Oslo", "agent_state": "X"}, agent_state="S")
     assert rejected.status == "error"
+
+
+def test_strict_optional_without_a_default_says_null_leaves_it_out() -> None:
+    schema = {
+        "name": "find",
+        "description": "Find things.",
+        "parameters": {
+            "type": "object",
+            "properties": {"q": {"type": "string"}, "limit": {"type": "integer"}},
+            "required": ["q"],
+        },
+    }
+
+    def find(q: str, limit: int = 3) -> str:
+        return f"{q}:{limit}"
+
+    t = Tool.from_schema(schema, find)
+    assert t.strict_parameters is not None
+    limit = t.strict_parameters["properties"]["limit"]
+    assert limit["description"] == "(optional: send null to leave it out)"
+    assert t.invoke('{"q": "x", "limit": null}').content == "x:3"
