@@ -103,6 +103,11 @@ class ContextState:
     summary_error: str | None = None
     warned: bool = False
     """Whether the memory-pressure note was given since the last eviction."""
+    counted_first: int = 0
+    counted_len: int = 0
+    counted: int = 0
+    """The tokens of the first ``counted_len`` records of the context that starts with the
+    record whose ``id()`` is ``counted_first`` (the context only grows at its end)."""
 
 
 def summary_message(state: ContextState) -> dict[str, Any] | None:
@@ -148,10 +153,22 @@ class ContextManager:
             "core_memory_tokens": counter.count(memory),
             "tools_tokens": sum(self._tool_tokens(counter, t) for t in tools),
             "summary_tokens": count_messages(counter, [summary]) if summary else 0,
-            "messages_tokens": sum(_tokens(counter, r) for r in context),
+            "messages_tokens": self._messages_tokens(state, context),
         }
         parts["total_tokens"] = round(sum(parts.values()) * state.correction)
         return parts
+
+    def _messages_tokens(self, state: ContextState, context: list[Record]) -> int:
+        """Tokens of the in-context records: only new records are counted when it just grew."""
+        first = id(context[0]) if context else 0
+        done = state.counted_len if state.counted_first == first else 0
+        if done > len(context):
+            done = 0
+        if done == 0:
+            state.counted = 0
+        state.counted += sum(_tokens(state.counter, r) for r in context[done:])
+        state.counted_first, state.counted_len = first, len(context)
+        return state.counted
 
     def _tool_tokens(self, counter: TokenCounter, schema: dict[str, Any]) -> int:
         """Tokens of one tool schema; schemas are cached objects, so each is counted once."""

@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent._commits import GroupCommit
 from agent._context import PRESSURE_NOTE, ContextManager, ContextState, summary_message
 from agent._errors import RealModelCallBlocked
 from agent._history import SEND_MESSAGE, Record, to_openai, well_formed
@@ -132,6 +133,7 @@ class Engine:
 
     def __init__(self, store: Store, summarizer: Model | None = None) -> None:
         self.store = store
+        self.commits = GroupCommit(store)
         self.context = ContextManager(store, summarizer)
 
     async def turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
@@ -180,8 +182,11 @@ class Engine:
             live.window, system, memory, live.toolset.openai_schemas(), live.context
         )
 
-    async def _fit(self, live: LiveAgent) -> None:
-        """Evict and summarize if the window is too full; warn the model once when near."""
+    async def _fit(self, live: LiveAgent) -> int:
+        """Evict and summarize if the window is too full; warn the model once when near.
+
+        Returns the uncorrected token count of the request about to be sent.
+        """
         measure = self.measure(live)
         evicted = await self.context.fit(
             live.window, live.state.id, live.model, measure, live.context
@@ -189,12 +194,14 @@ class Engine:
         config, window = live.window.config, live.window.window
         if evicted:
             live.window.warned = False  # room was made: warn again when it fills up
-            return
-        if live.window.warned or measure["total_tokens"] <= config.warn_at * window:
-            return
-        live.window.warned = True  # once until the next eviction
-        percent = round(100 * measure["total_tokens"] / window)
-        self._commit(live, [Record("system", PRESSURE_NOTE.format(percent=percent))], None)
+            measure = self.measure(live)
+        elif not live.window.warned and measure["total_tokens"] > config.warn_at * window:
+            live.window.warned = True  # once until the next eviction
+            percent = round(100 * measure["total_tokens"] / window)
+            note = Record("system", PRESSURE_NOTE.format(percent=percent))
+            await self._commit(live, [note], None)
+            measure = self.measure(live)
+        return round(measure["total_tokens"] / live.window.correction)
 
     def _bounded(self, live: LiveAgent, text: str) -> str:
         """A tool result cut to the share of the window one result may take."""
@@ -213,14 +220,12 @@ class Engine:
     ) -> AsyncGenerator[Message | Next, None]:
         tools = live.toolset
         try:
-            await self._fit(live)
+            counted = await self._fit(live)
         except sqlite3.Error as e:
             yield SystemMessage(content=f"Saving the context window failed: {e}")
             yield EndTurn("error")
             return
         request = self._request(live, tools, force=turn.nudged or last)
-        measure = self.measure(live)
-        counted = round(measure["total_tokens"] / live.window.correction)
         try:
             reply = await live.model.complete(request)
         except RealModelCallBlocked:
@@ -247,7 +252,7 @@ class Engine:
         final = turn.nudged or last
         if text:  # kept as reasoning; on the final try, delivered: the user never gets nothing
             record = Record("assistant", text, status="delivered" if final else None)
-            self._commit(live, [record], None)
+            await self._commit(live, [record], None)
             if final:
                 yield AssistantMessage(id=record.id, content=text, date=record.created_at)
             else:
@@ -308,7 +313,7 @@ class Engine:
                 tool_return=result.content, status=result.status, tool_call_id=call.id
             )
         try:
-            self._commit(live, records, before)
+            await self._commit(live, records, before)
         except sqlite3.Error as e:
             live.state.memory.restore(before)
             yield SystemMessage(content=f"Saving the step failed, so it was undone: {e}")
@@ -335,16 +340,21 @@ class Engine:
             turn.streak.record(key, result.content)
         return result
 
-    def _commit(self, live: LiveAgent, records: list[Record], before: Snapshot | None) -> None:
-        """Write the step's records and memory changes in one transaction."""
+    async def _commit(
+        self, live: LiveAgent, records: list[Record], before: Snapshot | None
+    ) -> None:
+        """Write the step's records and memory changes atomically (see ``GroupCommit``)."""
         memory = live.state.memory
         edited, membership = memory.changed(before) if before is not None else ([], False)
-        with self.store.transaction():
+
+        def write() -> None:
             self.store.add_messages(live.state.id, records)
             if membership:
                 self.store.attach_blocks(live.state.id, memory.blocks)
             for block in edited:
                 self.store.save_block(block)
+
+        await self.commits.commit(write)
         live.context.extend(records)
 
 
