@@ -1,0 +1,97 @@
+"""Group commit: steps that finish in one loop tick share a transaction, each atomic."""
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from agent import AsyncClient, ModelRequest, ModelResponse
+from agent._commits import GroupCommit
+from agent._store import Store
+from agent.testing import FunctionModel, call, send
+
+
+def commits(store: Store) -> list[str]:
+    seen: list[str] = []
+    store.db.set_trace_callback(
+        lambda sql: seen.append(sql) if sql.strip().upper() == "COMMIT" else None
+    )
+    return seen
+
+
+async def test_writes_of_one_tick_share_one_commit() -> None:
+    store = Store(":memory:")
+    store.db.execute("CREATE TABLE t (x INTEGER)")
+    group = GroupCommit(store)
+    seen = commits(store)
+
+    def insert(x: int) -> None:
+        store.db.execute("INSERT INTO t VALUES (?)", (x,))
+
+    await asyncio.gather(*(group.commit(lambda x=x: insert(x)) for x in range(20)))
+    assert len(seen) == 1
+    assert store.db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 20
+
+
+async def test_a_failing_write_is_rolled_back_alone() -> None:
+    store = Store(":memory:")
+    store.db.execute("CREATE TABLE t (x INTEGER UNIQUE)")
+    group = GroupCommit(store)
+
+    def insert(*values: int) -> None:
+        for v in values:
+            store.db.execute("INSERT INTO t VALUES (?)", (v,))
+
+    results = await asyncio.gather(
+        group.commit(lambda: insert(1)),
+        group.commit(lambda: insert(2, 1)),  # 2 goes in, then 1 clashes: all of it undone
+        group.commit(lambda: insert(3)),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert [r[0] for r in store.db.execute("SELECT x FROM t ORDER BY x")] == [1, 3]
+
+
+async def test_a_cancelled_commit_writes_nothing() -> None:
+    store = Store(":memory:")
+    store.db.execute("CREATE TABLE t (x INTEGER)")
+    group = GroupCommit(store)
+    task = asyncio.ensure_future(
+        group.commit(lambda: store.db.execute("INSERT INTO t VALUES (1)") and None)
+    )
+    await asyncio.sleep(0)  # queued, not yet flushed
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0)
+    assert store.db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 0
+
+
+async def test_many_agents_steps_batch_into_few_commits(tmp_path: object) -> None:
+    async def reply(request: ModelRequest) -> ModelResponse:
+        await asyncio.sleep(0.01)
+        if any(m["role"] == "tool" for m in request.messages):
+            return send("done")
+        return call("core_memory_append", label="notes", content="x")
+
+    client = AsyncClient(":memory:", model=FunctionModel(reply))
+    ids = [
+        (await client.agents.create(memory_blocks=[{"label": "notes", "value": ""}])).id
+        for _ in range(20)
+    ]
+    seen = commits(client.store)
+    await asyncio.gather(
+        *(
+            client.agents.messages.create(agent_id=i, messages=[{"role": "user", "content": "go"}])
+            for i in ids
+        )
+    )
+    # 20 agents x (user message + 2 steps) would be 60 commits one by one
+    assert len(seen) < 30
+    for agent_id in ids:
+        block = await client.agents.blocks.retrieve(agent_id, block_label="notes")
+        assert block.value == "x"
+    stored = client.store.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    assert stored == 20 * 5  # user, call, result, send call, receipt
+    client.close()
