@@ -143,10 +143,7 @@ class Engine:
                 yield message
 
     async def _turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
-        user = Record("user", text)
-        with self.store.transaction():
-            self.store.add_messages(live.state.id, [user])
-        live.context.append(user)
+        await self._commit(live, [Record("user", text)], None)
         turn = _Turn()
         stop: StopReasonType = "max_steps"
         for step in range(live.state.max_steps):
