@@ -20,7 +20,7 @@ from typing import Any
 from agent._commits import GroupCommit
 from agent._context import PRESSURE_NOTE, ContextManager, ContextState, summary_message
 from agent._errors import RealModelCallBlocked
-from agent._history import SEND_MESSAGE, Record, to_openai, well_formed
+from agent._history import SEND_MESSAGE, Record, is_well_formed, to_openai, well_formed
 from agent._memory import Snapshot
 from agent._messages import (
     AssistantMessage,
@@ -167,7 +167,10 @@ class Engine:
         system = {"role": "system", "content": live.system_prompt()}
         summary = summary_message(live.window)
         head = [system, summary] if summary else [system]
-        messages = [*head, *to_openai(well_formed(live.context))]
+        # the engine only ever stores whole call/result groups, so this check is cheap and
+        # normally passes; a history that is broken anyway is repaired, never sent as it is
+        context = live.context if is_well_formed(live.context) else well_formed(live.context)
+        messages = [*head, *to_openai(context)]
         choice = SEND_MESSAGE if force and SEND_MESSAGE in tools else "required"
         return ModelRequest(messages, tools.openai_schemas(), choice)
 

@@ -30,6 +30,7 @@ __all__ = [
     "Record",
     "found_message",
     "is_receipt",
+    "is_well_formed",
     "to_messages",
     "to_openai",
     "well_formed",
@@ -99,6 +100,21 @@ class Record:
 def to_openai(records: list[Record]) -> list[dict[str, Any]]:
     """The records as OpenAI chat messages."""
     return [r.openai() for r in records]
+
+
+def is_well_formed(records: list[Record]) -> bool:
+    """Whether every tool result follows its call and every call has exactly one result."""
+    pending: set[str] = set()
+    for record in records:
+        if record.role == "tool":
+            if record.tool_call_id not in pending:
+                return False
+            pending.discard(record.tool_call_id or "")
+        elif pending:
+            return False
+        elif record.tool_calls:
+            pending = {c.tool_call_id for c in record.tool_calls}
+    return not pending
 
 
 def well_formed(records: list[Record]) -> list[Record]:
