@@ -356,11 +356,3 @@ class Engine:
 
         await self.commits.commit(write)
         live.context.extend(records)
-
-
-def usage_of(messages: list[Any]) -> Usage:
-    """The ``Usage`` carried by a stream's ``usage_statistics`` item."""
-    for message in messages:
-        if isinstance(message, UsageStatistics):
-            return Usage(**message.model_dump(include=set(Usage.model_fields)))
-    return Usage()
