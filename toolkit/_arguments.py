@@ -167,6 +167,11 @@ class PydanticArguments:
                     del kwargs[name]
         return kwargs  # type: ignore[no-any-return]
 
+    @property
+    def direct(self) -> bool:
+        """Whether valid arguments may skip ``bind``: no nested object to check for unknown keys."""
+        return not self._nested
+
     def _retry(self, arguments: str | dict[str, Any], error: ValidationError) -> Bound:
         data = parse_json_object(arguments)
         if isinstance(data, str):

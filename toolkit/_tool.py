@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar, overload
 
+from pydantic import ValidationError
 from typing_extensions import ParamSpec
 
 from toolkit._arguments import PydanticArguments, SchemaArguments
@@ -73,6 +74,9 @@ class Tool(Generic[P, R]):
         self._call: Callable[..., Any] = fn
         self._source = source
         self._is_async = inspect.iscoroutinefunction(fn)
+        plain = not (injected or self._is_async or timeout is not None)
+        self._direct = plain and isinstance(binder, PydanticArguments) and binder.direct
+        self._fast: Callable[[str], dict[str, Any]] | None = None  # set at the first invoke
         self._openai: dict[bool, dict[str, Any]] = {}
         try:
             self.strict_parameters: Schema | None = to_strict(parameters)
@@ -242,6 +246,23 @@ class Tool(Generic[P, R]):
         Raises:
             InjectionError: an injected parameter was not supplied (a developer mistake).
         """
+        fast = self._fast
+        if fast is None and self._direct:
+            fast = self._fast = self._binder.validator.validate_json  # type: ignore[union-attr]
+        if fast is not None and arguments.__class__ is str and not injected:
+            # the common case straight through: valid JSON text, no nulls, a short str result
+            try:
+                kwargs = fast(arguments)
+            except ValidationError:
+                kwargs = None  # the full path below explains what is wrong
+            if kwargs is not None and None not in kwargs.values():
+                try:
+                    value = self._call(**kwargs)
+                except Exception as e:  # the boundary where a tool's failure becomes a message
+                    return self._failure(e)
+                if value.__class__ is str and len(value) <= self.return_char_limit:
+                    return ToolResult("success", value, value)
+                return self._success(value)
         bound = self._bind(arguments, injected)
         if isinstance(bound, ToolResult):
             return bound
