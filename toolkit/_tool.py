@@ -294,6 +294,8 @@ class Tool(Generic[P, R]):
 
     async def _call_async(self, bound: dict[str, Any]) -> Any:
         coroutine: Awaitable[Any] = self._call(**bound)
+        if self.timeout is None:
+            return await coroutine
         return await asyncio.wait_for(coroutine, self.timeout)
 
     def __repr__(self) -> str:
