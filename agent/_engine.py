@@ -239,8 +239,10 @@ class Engine:
         turn.usage.prompt_tokens += reply.usage.prompt_tokens
         turn.usage.completion_tokens += reply.usage.completion_tokens
         turn.usage.step_count += 1
-        steps = self._calls(live, tools, turn, reply) if reply.tool_calls else None
-        steps = steps or self._no_call(live, turn, reply, last)
+        if reply.tool_calls:
+            steps = self._calls(live, tools, turn, reply)
+        else:
+            steps = self._no_call(live, turn, reply, last)
         async with contextlib.aclosing(steps) as items:
             async for item in items:
                 yield item
@@ -252,7 +254,12 @@ class Engine:
         final = turn.nudged or last
         if text:  # kept as reasoning; on the final try, delivered: the user never gets nothing
             record = Record("assistant", text, status="delivered" if final else None)
-            await self._commit(live, [record], None)
+            try:
+                await self._commit(live, [record], None)
+            except sqlite3.Error as e:
+                yield SystemMessage(content=f"Saving the step failed: {e}")
+                yield EndTurn("error")
+                return
             if final:
                 yield AssistantMessage(id=record.id, content=text, date=record.created_at)
             else:
