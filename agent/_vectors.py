@@ -43,8 +43,11 @@ class VectorIndex:
     def __init__(self, rows: Iterable[tuple[int, bytes]] = ()) -> None:
         self._seqs: list[int] = []
         self._blobs: list[bytes] = []
-        self._matrix: Any = None  # built lazily from _blobs
+        # numpy copies, grown in place as vectors are added (capacity doubles), rebuilt only
+        # after a removal: a search after an insert copies the new rows, not the whole archive
+        self._matrix: Any = None
         self._seq_array: Any = None
+        self._rows = 0
         for seq, blob in rows:
             self.add(seq, blob)
 
@@ -55,14 +58,35 @@ class VectorIndex:
         """Add one vector."""
         self._seqs.append(seq)
         self._blobs.append(blob)
-        self._matrix = None
 
     def remove(self, seq: int) -> None:
         """Remove the vector of ``seq``, if present."""
         if seq in self._seqs:
             i = self._seqs.index(seq)
             del self._seqs[i], self._blobs[i]
-            self._matrix = None
+            self._matrix, self._rows = None, 0
+
+    def _arrays(self) -> tuple[Any, Any]:
+        """The vectors as one float32 matrix and their seqs, brought up to date."""
+        n = len(self._blobs)
+        if self._matrix is None or len(self._matrix) < n:
+            capacity = max(n, 2 * (0 if self._matrix is None else len(self._matrix)), 64)
+            dim = len(self._blobs[0]) // 4
+            matrix, seqs = np.empty((capacity, dim), np.float32), np.empty(capacity, np.int64)
+            if self._matrix is not None:
+                matrix[: self._rows], seqs[: self._rows] = (
+                    self._matrix[: self._rows],
+                    self._seq_array[: self._rows],
+                )
+            self._matrix, self._seq_array = matrix, seqs
+        if self._rows < n:
+            new = b"".join(self._blobs[self._rows :])
+            self._matrix[self._rows : n] = np.frombuffer(new, np.float32).reshape(
+                n - self._rows, -1
+            )
+            self._seq_array[self._rows : n] = self._seqs[self._rows :]
+            self._rows = n
+        return self._matrix[:n], self._seq_array[:n]
 
     def top(self, query: list[float], k: int, allowed: set[int] | None = None) -> list[int]:
         """The ``k`` most similar seqs (only among ``allowed``, when given), best first."""
@@ -71,13 +95,10 @@ class VectorIndex:
         q = from_blob(to_blob(query))
         if np is None:
             return self._top_python(q, k, allowed)
-        if self._matrix is None:
-            flat = np.frombuffer(b"".join(self._blobs), dtype=np.float32)
-            self._matrix = flat.reshape(len(self._blobs), -1)
-            self._seq_array = np.asarray(self._seqs)
-        scores = self._matrix @ np.frombuffer(q.tobytes(), dtype=np.float32)
+        matrix, seq_array = self._arrays()
+        scores = matrix @ np.frombuffer(q.tobytes(), dtype=np.float32)
         if allowed is not None:
-            keep = np.isin(self._seq_array, np.fromiter(allowed, dtype=np.int64))
+            keep = np.isin(seq_array, np.fromiter(allowed, dtype=np.int64))
             scores = np.where(keep, scores, -np.inf)
             k = min(k, int(keep.sum()))
         k = min(k, len(scores))
@@ -87,8 +108,8 @@ class VectorIndex:
         # same order as the pure-Python path, whatever argpartition picks among ties
         kth = np.partition(scores, len(scores) - k)[len(scores) - k]
         near = np.flatnonzero(scores >= kth)
-        order = near[np.lexsort((self._seq_array[near], -scores[near]))][:k]
-        return [int(self._seq_array[i]) for i in order]
+        order = near[np.lexsort((seq_array[near], -scores[near]))][:k]
+        return [int(seq_array[i]) for i in order]
 
     def _top_python(self, q: array.array[float], k: int, allowed: set[int] | None) -> list[int]:
         scored = [

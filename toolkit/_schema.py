@@ -212,18 +212,19 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
             problems.append(f"parameter {param.name!r}: unsupported type {param.annotation!r}")
         except PydanticUserError as e:
             problems.append(f"parameter {param.name!r}: {e.message}")
-    properties: dict[str, Schema] = {}
-    for param in params:
-        text = _annotation_description(param.annotation) or doc.params.get(param.name)
-        if not text:
-            problems.append(f"parameter {param.name!r} has no description (document it in Args:)")
+    texts = {
+        p.name: _annotation_description(p.annotation) or doc.params.get(p.name) for p in params
+    }
+    problems += [
+        f"parameter {n!r} has no description (document it in Args:)"
+        for n, text in texts.items()
+        if not text
+    ]
     if problems:
         raise SchemaError(f"function {name!r}", problems)
     if collided:
         types, defs = _joint_schemas(params)
-    for param in params:
-        text = _annotation_description(param.annotation) or doc.params.get(param.name)
-        properties[param.name] = _param_schema(param, text, types[param.name])
+    properties = {p.name: _param_schema(p, texts[p.name], types[p.name]) for p in params}
     # 6. the whole
     parameters: Schema = {
         "type": "object",
