@@ -3,15 +3,14 @@
 import datetime
 import enum
 import json
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from pydantic import BaseModel, Field
-from typing_extensions import TypedDict
+from pydantic import Field
+from sample_types import Address, Box, Person, Point
 
 from toolkit import Tool, tool
 
@@ -21,28 +20,6 @@ SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[Healt
 class Color(enum.Enum):
     RED = "red"
     GREEN = "green"
-
-
-class Point(TypedDict):
-    x: int
-    y: int
-
-
-@dataclass
-class Box:
-    width: int
-    label: str = "box"
-
-
-class Address(BaseModel):
-    city: str
-    zip_code: str | None = None
-
-
-class Person(BaseModel):
-    name: str
-    address: Address
-    tags: list[str] = []
 
 
 @tool

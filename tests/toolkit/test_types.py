@@ -3,13 +3,12 @@
 import datetime
 import enum
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, Field
-from typing_extensions import TypedDict
+from sample_types import Address, Box, Person, Point
 
 from toolkit import tool
 
@@ -22,27 +21,6 @@ class Color(enum.Enum):
 class Level(enum.IntEnum):
     LOW = 1
     HIGH = 2
-
-
-class Point(TypedDict):
-    x: int
-    y: int
-
-
-@dataclass
-class Box:
-    width: int
-    label: str = "box"
-
-
-class Address(BaseModel):
-    city: str
-    zip_code: str | None = None
-
-
-class Person(BaseModel):
-    name: str
-    address: Address
 
 
 class Node(BaseModel):
