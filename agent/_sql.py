@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION"]
+__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
@@ -15,11 +15,18 @@ SCHEMA = (
         settings TEXT NOT NULL DEFAULT '{}',  -- JSON: context window limit and thresholds
         summary TEXT NOT NULL DEFAULT '',  -- the recursive summary of evicted messages
         summarized INTEGER NOT NULL DEFAULT 0,  -- how many messages it covers
-        summary_error TEXT
+        summary_error TEXT,
+        version INTEGER NOT NULL DEFAULT 1  -- bumped by every change to the row or its history
     )""",
     """CREATE TABLE IF NOT EXISTS blocks (
         id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL,
-        "limit" INTEGER NOT NULL, description TEXT, read_only INTEGER NOT NULL
+        "limit" INTEGER NOT NULL, description TEXT, read_only INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1  -- bumped by every write: writes compare and set
+    )""",
+    # the turn lease: one turn of an agent at a time, across clients, processes and hosts
+    """CREATE TABLE IF NOT EXISTS leases (
+        agent_id TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+        acquired_at REAL NOT NULL, expires_at REAL NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS agent_blocks (
         agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
@@ -77,3 +84,11 @@ SCHEMA = (
         INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
     END""",
 )
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE agents ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE blocks ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+    ),
+}
+"""What turns a database of the version before into this one (new tables come from SCHEMA)."""

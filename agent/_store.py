@@ -19,7 +19,7 @@ from typing import Any
 from agent._history import Record
 from agent._memory import Block
 from agent._messages import ToolCall
-from agent._sql import SCHEMA, SCHEMA_VERSION
+from agent._sql import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 __all__ = ["AgentRow", "Store", "ToolRow", "default_path", "record"]
 
@@ -77,13 +77,20 @@ class Store:
 
     def _migrate(self) -> None:
         with self.transaction():
+            found = self.db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+            row = self.db.execute("SELECT version FROM schema_version").fetchone() if found else None
+            version = SCHEMA_VERSION if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: schema version {version} is newer than this code")
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    self.db.execute(statement)
             for statement in SCHEMA:
                 self.db.execute(statement)
-            row = self.db.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: schema version {row[0]} is newer than this code")
+            self.db.execute("DELETE FROM schema_version")
+            self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         """Close the connection."""
