@@ -58,7 +58,8 @@ SCHEMA = (
     END""",
     """CREATE TABLE IF NOT EXISTS tools (
         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
-        source_hash TEXT, created_at TEXT NOT NULL
+        source_hash TEXT, created_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1  -- bumped by every upsert of the row
     )""",
     # archival memory: passages, their tags, and a BM25 index over their text
     """CREATE TABLE IF NOT EXISTS passages (
@@ -89,6 +90,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
         "ALTER TABLE agents ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE blocks ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE tools ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
     ),
 }
 """What turns a database of the version before into this one (new tables come from SCHEMA)."""
