@@ -15,7 +15,7 @@ live in ``agent.testing``.
 """
 
 from agent._client import AsyncClient
-from agent._errors import BlockError, ConfigError, ModelError, NotFoundError
+from agent._errors import AgentBusyError, BlockError, ConfigError, ModelError, NotFoundError
 from agent._memory import Block, Memory
 from agent._messages import (
     AssistantMessage,
@@ -38,6 +38,7 @@ from agent._state import AgentState
 from agent._sync import Client
 
 __all__ = [
+    "AgentBusyError",
     "AgentState",
     "AssistantMessage",
     "AsyncClient",

@@ -23,6 +23,7 @@ from agent._embedding import EmbeddingModel
 from agent._errors import NotFoundError, RealModelCallBlocked
 from agent._ids import new_id
 from agent._store import Store
+from agent._unit import StepWrites, current_step
 from agent._vectors import VectorIndex, to_blob
 
 __all__ = ["ArchivalMemory", "Passage", "SearchPage", "fts_query"]
@@ -106,6 +107,7 @@ class ArchivalMemory:
         self.embedder = embedder
         """The embedding model, or ``None`` for BM25 alone."""
         self._index: VectorIndex | None = None
+        self._seen = (0, 0)  # (largest seq, count) of the embedded passages the index holds
 
     # -- writing -------------------------------------------------------------------------
 
@@ -116,44 +118,86 @@ class ArchivalMemory:
     async def insert_many(
         self, texts: list[str], tags: Iterable[str] | None = None
     ) -> list[Passage]:
-        """Save several texts at once (one embedding request, one transaction)."""
+        """Save several texts at once (one embedding request, one transaction).
+
+        Called by a tool during a step, the passages are written by the step's commit: if the
+        step fails, they were never saved.
+        """
         tag_list = _tags(tags)
         vectors = await self._embed(list(texts))
-        out = []
+        step = current_step()
+        if step is not None:
+            return [self._stage(step, t, tag_list, v) for t, v in zip(texts, vectors, strict=True)]
         with self._store.transaction():
-            for text, vector in zip(texts, vectors, strict=True):
-                out.append(self._insert_one(text, tag_list, vector))
-        return out
+            return [
+                self._insert_one(text, tag_list, vector)
+                for text, vector in zip(texts, vectors, strict=True)
+            ]
 
-    def _insert_one(self, text: str, tags: list[str], vector: list[float] | None) -> Passage:
+    def _stage(
+        self, step: StepWrites, text: str, tags: list[str], vector: list[float] | None
+    ) -> Passage:
+        """Check for a duplicate now; write at the step's commit."""
+        digest = _hash(text)
+        pending = step.pending.setdefault(f"passages:{self._agent_id}", set())
+        stored = self._store.db.execute(
+            "SELECT * FROM passages WHERE agent_id = ? AND text_hash = ?", (self._agent_id, digest)
+        ).fetchone()
+        if stored is not None or digest in pending:
+            step.writes.append(lambda: self._write(text, tags, vector, None))
+            found = _passage(stored) if stored is not None else None
+            now = datetime.now(timezone.utc)
+            return (found or Passage(id="", text=text, tags=tags, created_at=now)).model_copy(
+                update={"duplicate": True}
+            )
+        pending.add(digest)
+        passage = Passage(
+            id=new_id("passage"),
+            text=text,
+            tags=tags,
+            created_at=datetime.now(timezone.utc),
+            embedded=vector is not None,
+        )
+        step.writes.append(lambda: self._write(text, tags, vector, passage))
+        return passage
+
+    def _write(
+        self, text: str, tags: list[str], vector: list[float] | None, new: Passage | None
+    ) -> None:
+        self._insert_one(text, tags, vector, new)
+
+    def _insert_one(
+        self, text: str, tags: list[str], vector: list[float] | None, new: Passage | None = None
+    ) -> Passage:
+        """Insert (or, for an exact duplicate, add the new tags).
+
+        The vector index catches up at its next search (``_vectors``).
+        """
         db, digest = self._store.db, _hash(text)
         row = db.execute(
             "SELECT * FROM passages WHERE agent_id = ? AND text_hash = ?", (self._agent_id, digest)
         ).fetchone()
         if row is not None:
             self._add_tags(row["seq"], [t for t in tags if t not in json.loads(row["tags"])])
-            return _passage(
-                db.execute("SELECT * FROM passages WHERE seq = ?", (row["seq"],)).fetchone()
-            ).model_copy(update={"duplicate": True})
+            found = db.execute("SELECT * FROM passages WHERE seq = ?", (row["seq"],)).fetchone()
+            return _passage(found).model_copy(update={"duplicate": True})
         blob = to_blob(vector) if vector is not None else None
-        now = datetime.now(timezone.utc)
+        created = new.created_at if new else datetime.now(timezone.utc)
         cursor = db.execute(
             "INSERT INTO passages (id, agent_id, text, text_hash, tags, created_at, embedding) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                new_id("passage"),
+                new.id if new else new_id("passage"),
                 self._agent_id,
                 text,
                 digest,
                 json.dumps(tags),
-                now.isoformat(),
+                created.isoformat(),
                 blob,
             ),
         )
         seq = int(cursor.lastrowid or 0)
         db.executemany("INSERT INTO passage_tags VALUES (?, ?)", [(seq, t) for t in tags])
-        if blob is not None and self._index is not None:
-            self._index.add(seq, blob)
         return _passage(db.execute("SELECT * FROM passages WHERE seq = ?", (seq,)).fetchone())
 
     def _add_tags(self, seq: int, new: list[str]) -> None:
@@ -173,14 +217,17 @@ class ArchivalMemory:
         """
         db = self._store.db
         row = db.execute(
-            "SELECT seq FROM passages WHERE id = ? AND agent_id = ?", (passage_id, self._agent_id)
+            "SELECT seq, embedding IS NOT NULL AS embedded FROM passages "
+            "WHERE id = ? AND agent_id = ?",
+            (passage_id, self._agent_id),
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no passage {passage_id!r} in this agent's archival memory")
         with self._store.transaction():
             db.execute("DELETE FROM passages WHERE seq = ?", (row["seq"],))
-        if self._index is not None:
+        if self._index is not None and row["embedded"]:
             self._index.remove(row["seq"])
+            self._seen = (self._seen[0], self._seen[1] - 1)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -298,14 +345,34 @@ class ArchivalMemory:
         found = {r["seq"]: _passage(r) for r in rows}
         return [found[s] for s in seqs if s in found]
 
+    def _vector_state(self) -> tuple[int, int]:
+        row = self._store.db.execute(
+            "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM passages "
+            "WHERE agent_id = ? AND embedding IS NOT NULL",
+            (self._agent_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def _vectors(self) -> VectorIndex:
-        if self._index is None:
-            rows = self._store.db.execute(
-                "SELECT seq, embedding FROM passages WHERE agent_id = ? AND embedding IS NOT NULL "
-                "ORDER BY seq",
-                (self._agent_id,),
-            )
+        """The vector index, brought up to date with other clients' inserts and deletes."""
+        state = self._vector_state()
+        if self._index is not None and state == self._seen:
+            return self._index
+        last, count = self._seen
+        rows = self._store.db.execute(
+            "SELECT seq, embedding FROM passages WHERE agent_id = ? AND embedding IS NOT NULL "
+            "AND seq > ? ORDER BY seq",
+            (self._agent_id, last if self._index is not None else 0),
+        ).fetchall()
+        if self._index is not None and count + len(rows) == state[1]:
+            for seq, blob in rows:  # only appended since: add them
+                self._index.add(seq, blob)
+        elif self._index is not None:  # something was deleted elsewhere: start over
+            self._index = None
+            return self._vectors()
+        else:
             self._index = VectorIndex((r[0], r[1]) for r in rows)
+        self._seen = state
         return self._index
 
     async def _embed(self, texts: list[str]) -> list[list[float] | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -11,11 +12,14 @@ from pydantic import ValidationError
 
 import stdlib_tools
 from agent._archival import ArchivalMemory
+from agent._commits import GroupCommit
 from agent._context import ContextConfig, ContextState
 from agent._embedding import EmbeddingModel, resolve_embedding
-from agent._engine import Engine, LiveAgent
+from agent._engine import Engine
 from agent._errors import ConfigError, ModelError, NotFoundError
 from agent._history import well_formed
+from agent._lease import LeaseConfig, Leases
+from agent._live import LiveAgent, apply_row
 from agent._memory import Block, Memory
 from agent._model import Model, ModelRequest, ModelResponse
 from agent._openai import resolve_model
@@ -32,6 +36,7 @@ from agent._resources import (
 )
 from agent._state import DEFAULT_SYSTEM, AgentState
 from agent._store import AgentRow, Store, default_path
+from agent._text import bad_fields
 from agent._tokens import counter_for, window_for
 from toolkit import SchemaError, Tool
 
@@ -54,6 +59,14 @@ class AsyncClient:
             configured (by default, the one its ``embedding`` string names).
         summarizer: the model that writes the recursive summary of evicted messages (by
             default, each agent's own model).
+        lease_ttl: seconds a turn's lease on its agent lives without renewal (a running turn
+            renews it); a turn whose process died is taken over after this, or at once when
+            the process was on this host.
+        lease_wait: seconds a turn waits for another client's turn of the same agent before
+            raising ``AgentBusyError``.
+
+    Any number of clients, in any number of processes, may share one database: it is the
+    single source of truth, and what a client holds in memory is a cache (docs/agents.md).
     """
 
     def __init__(
@@ -63,14 +76,26 @@ class AsyncClient:
         model: Model | None = None,
         embedding: EmbeddingModel | None = None,
         summarizer: Model | None = None,
+        lease_ttl: float = 30.0,
+        lease_wait: float = 300.0,
     ) -> None:
+        problems = [
+            f"{name} must be a positive number of seconds, got {value!r}"
+            for name, value in (("lease_ttl", lease_ttl), ("lease_wait", lease_wait))
+            if not isinstance(value, int | float) or value != value or value < 0
+            or (name == "lease_ttl" and value == 0)
+        ]  # fmt: skip
+        if problems:
+            raise ConfigError("AsyncClient", problems)
         self.store = Store(default_path() if path is None else path)
-        self.engine = Engine(self.store, summarizer)
         self.registry = ToolRegistry(self.store)
+        commits = GroupCommit(self.store)
+        self.leases = Leases(self.store, commits, LeaseConfig(ttl=lease_ttl, wait=lease_wait))
+        self.engine = Engine(self.store, self.registry, self.leases, summarizer)
         self.model = model
         self.embedding = embedding
         self._live: dict[str, LiveAgent] = {}
-        self._blocks: dict[str, Block] = {}  # one object per block id: shared blocks stay shared
+        self._archives: dict[str, ArchivalMemory] = {}
         self._models: dict[str, Model] = {}
         self._embeddings: dict[str, EmbeddingModel] = {}
         self.agents = Agents(self)
@@ -83,35 +108,57 @@ class AsyncClient:
 
     # -- loading -------------------------------------------------------------------------
 
-    def shared(self, block: Block) -> Block:
-        """The one live object for ``block.id``."""
-        return self._blocks.setdefault(block.id, block)
+    def row(self, agent_id: str) -> AgentRow:
+        """The agent's stored row.
 
-    def live(self, agent_id: str) -> LiveAgent:
-        """The running form of an agent, loaded once per client."""
-        if agent_id in self._live:
-            return self._live[agent_id]
+        Raises:
+            NotFoundError: there is no such agent.
+        """
         row = self.store.agent(agent_id)
         if row is None:
             raise NotFoundError(f"no agent with id {agent_id!r}")
+        return row
+
+    def load(self, agent_id: str) -> AgentState:
+        """The agent as stored now (a fresh copy: changing it changes nothing stored)."""
+        row = self.row(agent_id)
+        return self._state(row, self.store.agent_blocks(agent_id))
+
+    def _state(self, row: AgentRow, blocks: list[Block]) -> AgentState:
+        """An ``AgentState`` from a row; its tools are resolved without running stored code."""
         state = AgentState(
             name=row.name,
             system=row.system,
-            memory=Memory(self.shared(b) for b in self.store.agent_blocks(agent_id)),
+            memory=Memory(blocks),
             tools=[self.registry.resolve(ref) for ref in row.tools],
             model=row.model,
             embedding=row.embedding,
-            max_steps=row.max_steps,
-            context_window_limit=row.settings.get("context_window_limit"),
-            context=ContextConfig(**row.settings.get("context", {})),
             id=row.id,
             created_at=row.created_at,
         )
+        apply_row(state, row)
+        return self._attach(state)
+
+    def live(self, agent_id: str) -> LiveAgent:
+        """The running form of an agent: loaded once per client, refreshed by every step."""
+        live = self._live.get(agent_id)
+        if live is not None:
+            return live
+        versions = self.store.versions(agent_id)  # first: what is read after is at least as new
+        row = self.row(agent_id)
+        if versions is None:
+            raise NotFoundError(f"no agent with id {agent_id!r}")
+        blocks = self.store.versioned_blocks(agent_id)
+        state = self._state(row, [])
         context = well_formed(self.store.messages(agent_id, in_context=True))
         window = self._window(state)
         window.summary, window.summarized = row.summary, row.summarized
         window.summary_error = row.summary_error
-        return self.attach(LiveAgent(state, context, self._model_for(state), window))
+        live = LiveAgent(state, context, self._model_for(state), window)
+        live.adopt(blocks)
+        live.known.agent, live.known.tools = versions.agent, versions.tools
+        self._live[agent_id] = live
+        return live
 
     def _window(self, state: AgentState) -> ContextState:
         """The context bookkeeping for an agent: its window size and token counter."""
@@ -127,20 +174,26 @@ class AsyncClient:
             )
         return ContextState(size, known, counter_for(state.model), state.context)
 
-    def attach(self, live: LiveAgent) -> LiveAgent:
-        """Give a loaded agent its archival and recall memory, and keep it."""
-        state = live.state
-        state.archival = ArchivalMemory(self.store, state.id, self._embedding_for(state))
+    def _attach(self, state: AgentState) -> AgentState:
+        """Give an agent's state its archival and recall memory."""
+        state.archival = self.archival(state.id, state.embedding)
         state.recall = RecallMemory(self.store, state.id)
-        self._live[state.id] = live
-        return live
+        return state
 
-    def _embedding_for(self, state: AgentState) -> EmbeddingModel | None:
-        if not state.embedding:
+    def archival(self, agent_id: str, embedding: str | None) -> ArchivalMemory:
+        """The agent's archival memory: one per client, so its vector index is loaded once."""
+        archival = self._archives.get(agent_id)
+        if archival is None:
+            embedder = self._embedding_for(agent_id, embedding)
+            archival = self._archives[agent_id] = ArchivalMemory(self.store, agent_id, embedder)
+        return archival
+
+    def _embedding_for(self, agent_id: str, embedding: str | None) -> EmbeddingModel | None:
+        if not embedding:
             return None
-        found = self.embedding or self._embeddings.get(state.id)
+        found = self.embedding or self._embeddings.get(agent_id)
         try:
-            return found or resolve_embedding(state.embedding)
+            return found or resolve_embedding(embedding)
         except ModelError:  # an unknown embedding: archival search falls back to BM25
             return None
 
@@ -210,7 +263,8 @@ class Agents:
         self, tools: Iterable[str], tool_ids: Iterable[str], include_base_tools: bool
     ) -> tuple[list[Tool[..., Any]], list[str]]:
         registry, problems = self._client.registry, []
-        chosen: list[Tool[..., Any]] = list(stdlib_tools.BASE_TOOLS) if include_base_tools else []
+        base = stdlib_tools.BASE_TOOLS if include_base_tools else ()
+        chosen = [registry.by_name(t.name) for t in base]  # a tool upserted with override=True
         for lookup, keys in ((registry.by_name, tools), (registry.by_id, tool_ids)):
             for key in keys:
                 try:
@@ -250,6 +304,7 @@ class Agents:
                 blocks.append(_block(spec))
             except (ValueError, TypeError) as e:
                 problems += _block_problems(index, spec, e)
+        problems += bad_fields([("name", name), ("system", system)])
         labels = [b.label for b in blocks]
         problems += [
             f"two memory blocks are labelled {x!r}"
@@ -278,7 +333,7 @@ class Agents:
         state = AgentState(
             name=name or "agent",
             system=system or DEFAULT_SYSTEM,
-            memory=Memory(self._client.shared(b) for b in blocks),
+            memory=Memory(blocks),
             tools=chosen,
             model=model if isinstance(model, str) else model.name,
             embedding=embedding if isinstance(embedding, str | None) else embedding.name,
@@ -294,27 +349,33 @@ class Agents:
         with store.transaction():
             store.save_agent(_row(state, [self._client.registry.ref(t) for t in chosen]))
             store.attach_blocks(state.id, state.memory.blocks)
-        live = LiveAgent(state, [], self._client._model_for(state), self._client._window(state))
-        self._client.attach(live)
-        return state
+        return self._client._attach(state)
 
     async def list(self) -> list[AgentState]:
-        """Every agent."""
-        return [self._client.live(row.id).state for row in self._client.store.agents()]
+        """Every agent, as stored now."""
+        client = self._client
+        store = client.store
+        return [client._state(row, store.agent_blocks(row.id)) for row in store.agents()]
 
     async def retrieve(self, agent_id: str) -> AgentState:
-        """One agent."""
-        return self._client.live(agent_id).state
+        """One agent, as stored now."""
+        return self._client.load(agent_id)
 
     async def delete(self, agent_id: str) -> None:
-        """Delete an agent with its messages (and the blocks no other agent shares)."""
-        live = self._client.live(agent_id)
-        async with live.lock:
-            self._client.store.delete_agent(agent_id)
-            self._client._live.pop(agent_id, None)
-            for block in live.state.memory:
-                if self._client.store.block(block.id) is None:
-                    self._client._blocks.pop(block.id, None)
+        """Delete an agent with its messages (and the blocks no other agent shares).
+
+        Waits for a running turn of the agent (in any client) to end first.
+        """
+        client = self._client
+        client.row(agent_id)
+        live = client._live.get(agent_id)
+        async with contextlib.AsyncExitStack() as stack:
+            if live is not None:
+                await stack.enter_async_context(live.lock)
+            await stack.enter_async_context(client.leases.hold(agent_id))
+            client.store.delete_agent(agent_id)
+        client._live.pop(agent_id, None)
+        client._archives.pop(agent_id, None)
 
 
 def _row(state: AgentState, tools: list[dict[str, str | None]]) -> AgentRow:

@@ -9,7 +9,6 @@ every step in it fails.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 
 from agent._store import Store
@@ -30,7 +29,8 @@ class GroupCommit:
         """Run ``write`` in a transaction shared with the other writes of this tick.
 
         Raises:
-            sqlite3.Error: the write or the shared commit failed; nothing of it was saved.
+            Exception: whatever the write raised, or why the shared commit failed; nothing of
+                it was saved.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
@@ -49,7 +49,7 @@ class GroupCommit:
             with self._store.transaction():
                 for write, future in pending:
                     done.append((future, self._savepoint(write)))
-        except sqlite3.Error as e:  # the shared commit failed: so did every write in it
+        except Exception as e:  # the shared commit failed: so did every write in it
             done = [(future, e) for _, future in pending]
         for future, error in done:
             if not future.cancelled():

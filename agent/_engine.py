@@ -12,16 +12,15 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
 
-from agent._commits import GroupCommit
-from agent._context import PRESSURE_NOTE, ContextManager, ContextState, summary_message
-from agent._errors import RealModelCallBlocked
+from agent._context import PRESSURE_NOTE, ContextManager, summary_message
+from agent._errors import AgentBusyError, BlockError, RealModelCallBlocked
 from agent._history import SEND_MESSAGE, Record, is_well_formed, to_openai, well_formed
-from agent._memory import Snapshot
+from agent._lease import Leases
+from agent._live import Fields, LiveAgent, fields, merge
+from agent._memory import Block, Snapshot
 from agent._messages import (
     AssistantMessage,
     Message,
@@ -36,47 +35,17 @@ from agent._messages import (
     UsageStatistics,
 )
 from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall
-from agent._state import AgentState
+from agent._registry import ToolRegistry
+from agent._sanitize import sanitize
 from agent._store import Store
+from agent._text import REPAIR_NOTE, repair
+from agent._unit import StepWrites
 from toolkit import ToolResult, ToolSet
 
-__all__ = ["Continue", "EndTurn", "Engine", "LiveAgent"]
+__all__ = ["Continue", "EndTurn", "Engine"]
 
 logger = logging.getLogger("selfedit.engine")
 REPEAT_LIMIT = 3
-
-
-@dataclass
-class LiveAgent:
-    """An agent loaded for running: its state, its in-context history, its model, its lock."""
-
-    state: AgentState
-    context: list[Record]
-    model: Model
-    window: ContextState
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    _toolset: tuple[tuple[int, ...], ToolSet] | None = None
-    _system: tuple[tuple[Any, ...], str] | None = None
-
-    @property
-    def toolset(self) -> ToolSet:
-        """The agent's tools as a ``ToolSet`` (rebuilt only when the tools change)."""
-        key = tuple(id(t) for t in self.state.tools)
-        if self._toolset is None or self._toolset[0] != key:
-            self._toolset = (key, ToolSet(self.state.tools))
-        return self._toolset[1]
-
-    def system_prompt(self) -> str:
-        """The compiled system prompt (recompiled only when prompt or memory changed)."""
-        memory = self.state.memory
-        key = (
-            self.state.system,
-            *((b.label, b.value, b.limit, b.description, b.read_only) for b in memory),
-        )
-        if self._system is None or self._system[0] != key:
-            self._system = (key, self.state.compile_system())
-        return self._system[1]
 
 
 @dataclass(frozen=True)
@@ -115,7 +84,7 @@ class _Streak:
 def _canonical(arguments: str) -> str:
     try:
         return json.dumps(json.loads(arguments or "{}"), sort_keys=True)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to normalize
         return arguments
 
 
@@ -129,24 +98,45 @@ class _Turn:
 
 
 class Engine:
-    """Runs turns against a ``Store``."""
+    """Runs turns against a ``Store``: one turn of an agent at a time, across every client."""
 
-    def __init__(self, store: Store, summarizer: Model | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: ToolRegistry,
+        leases: Leases,
+        summarizer: Model | None = None,
+    ) -> None:
         self.store = store
-        self.commits = GroupCommit(store)
+        self.registry = registry
+        self.leases = leases
+        self.commits = leases.commits
         self.context = ContextManager(store, summarizer)
 
     async def turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
-        """Run one turn for ``text``; yields messages as they happen, then usage and stop."""
-        async with live.lock, contextlib.aclosing(self._turn(live, text)) as messages:
+        """Run one turn for ``text``; yields messages as they happen, then usage and stop.
+
+        Raises:
+            AgentBusyError: another client's turn of this agent did not end in time.
+            NotFoundError: the agent was deleted.
+        """
+        async with (
+            live.lock,
+            self.leases.hold(live.state.id),
+            contextlib.aclosing(self._turn(live, text)) as messages,
+        ):
             async for message in messages:
                 yield message
 
     async def _turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
-        await self._commit(live, [Record("user", text)], None)
         turn = _Turn()
         stop: StopReasonType = "max_steps"
-        for step in range(live.state.max_steps):
+        try:
+            await self._commit(live, [Record("user", text)])
+        except Exception as e:  # storage failed: nothing of the turn was saved
+            yield self._failed(live, None, "Saving the user message failed", e)
+            stop = "error"
+        for step in range(live.state.max_steps if stop != "error" else 0):
             last = step == live.state.max_steps - 1
             outcome: Next = Continue()
             async with contextlib.aclosing(self._step(live, turn, last)) as items:
@@ -162,6 +152,20 @@ class Engine:
         usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
         yield UsageStatistics(**usage.model_dump())
         yield StopReason(stop_reason=stop)
+
+    def _failed(
+        self, live: LiveAgent, before: Snapshot | None, what: str, error: Exception
+    ) -> SystemMessage:
+        """Undo a failed step's memory edits; what to tell the caller.
+
+        Memory is reloaded from the database before the next step, whatever the failure left.
+        """
+        if before is not None:
+            live.state.memory.restore(before)
+        live.known.stale = True
+        logger.warning("%s for agent %r", what, live.state.id, exc_info=error)
+        self.store.checkpoint()  # after a storage failure, keep the WAL from growing
+        return SystemMessage(content=f"{what}, so it was undone: {type(error).__name__}: {error}")
 
     def _request(self, live: LiveAgent, tools: ToolSet, force: bool) -> ModelRequest:
         system = {"role": "system", "content": live.system_prompt()}
@@ -193,13 +197,14 @@ class Engine:
         )
         config, window = live.window.config, live.window.window
         if evicted:
+            live.known.agent += 1  # the eviction changed the history (by one version)
             live.window.warned = False  # room was made: warn again when it fills up
             measure = self.measure(live)
         elif not live.window.warned and measure["total_tokens"] > config.warn_at * window:
             live.window.warned = True  # once until the next eviction
             percent = round(100 * measure["total_tokens"] / window)
             note = Record("system", PRESSURE_NOTE.format(percent=percent))
-            await self._commit(live, [note], None)
+            await self._commit(live, [note])
             measure = self.measure(live)
         return round(measure["total_tokens"] / live.window.correction)
 
@@ -218,52 +223,61 @@ class Engine:
     async def _step(
         self, live: LiveAgent, turn: _Turn, last: bool
     ) -> AsyncGenerator[Message | Next, None]:
-        tools = live.toolset
+        """One model call and its tools; any failure ends the turn with nothing of it saved."""
+        before: Snapshot | None = None
         try:
+            live.refresh(self.store, self.registry)  # what other clients changed meanwhile
+            before = live.state.memory.snapshot()
+            tools = live.toolset
             counted = await self._fit(live)
-        except sqlite3.Error as e:
-            yield SystemMessage(content=f"Saving the context window failed: {e}")
-            yield EndTurn("error")
-            return
-        request = self._request(live, tools, force=turn.nudged or last)
-        try:
-            reply = await live.model.complete(request)
-        except RealModelCallBlocked:
+            request = self._request(live, tools, force=turn.nudged or last)
+            try:
+                reply = await live.model.complete(request)
+            except RealModelCallBlocked:
+                raise
+            except Exception as e:  # the model boundary: any failure ends the turn, state intact
+                logger.warning("model %r failed", live.model.name, exc_info=e)
+                yield SystemMessage(content=f"The model call failed: {type(e).__name__}: {e}")
+                yield EndTurn("error")
+                return
+            reply, repaired = sanitize(reply)
+            self.context.observe(live.window, request, reply, counted)
+            turn.usage.prompt_tokens += reply.usage.prompt_tokens
+            turn.usage.completion_tokens += reply.usage.completion_tokens
+            turn.usage.step_count += 1
+            if reply.tool_calls:
+                steps = self._calls(live, tools, turn, reply, repaired)
+            else:
+                steps = self._no_call(live, turn, reply, last, repaired)
+            async with contextlib.aclosing(steps) as items:
+                async for item in items:
+                    yield item
+        except (GeneratorExit, asyncio.CancelledError):
+            if before is not None:  # the step never committed: undo its edits
+                live.state.memory.restore(before)
+            live.known.stale = True
             raise
-        except Exception as e:  # the model boundary: any failure ends the turn, state intact
-            logger.warning("model %r failed", live.model.name, exc_info=e)
-            yield SystemMessage(content=f"The model call failed: {type(e).__name__}: {e}")
+        except Exception as e:  # any failure of a step ends the turn; the agent stays usable
+            yield self._failed(live, before, "The step failed", e)
             yield EndTurn("error")
-            return
-        self.context.observe(live.window, request, reply, counted)
-        turn.usage.prompt_tokens += reply.usage.prompt_tokens
-        turn.usage.completion_tokens += reply.usage.completion_tokens
-        turn.usage.step_count += 1
-        if reply.tool_calls:
-            steps = self._calls(live, tools, turn, reply)
-        else:
-            steps = self._no_call(live, turn, reply, last)
-        async with contextlib.aclosing(steps) as items:
-            async for item in items:
-                yield item
 
     async def _no_call(
-        self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool
+        self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool, repaired: bool
     ) -> AsyncGenerator[Message | Next, None]:
         text = (reply.text or "").strip()
         final = turn.nudged or last
+        records = _notes(repaired)
         if text:  # kept as reasoning; on the final try, delivered: the user never gets nothing
             record = Record("assistant", text, status="delivered" if final else None)
-            try:
-                await self._commit(live, [record], None)
-            except sqlite3.Error as e:
-                yield SystemMessage(content=f"Saving the step failed: {e}")
-                yield EndTurn("error")
-                return
-            if final:
-                yield AssistantMessage(id=record.id, content=text, date=record.created_at)
-            else:
-                yield ReasoningMessage(id=f"{record.id}-r", reasoning=text, date=record.created_at)
+            records.insert(0, record)
+        if records:
+            await self._commit(live, records)
+        if text and final:
+            yield AssistantMessage(id=records[0].id, content=text, date=records[0].created_at)
+        elif text:
+            yield ReasoningMessage(
+                id=f"{records[0].id}-r", reasoning=text, date=records[0].created_at
+            )
         if not final:
             turn.nudged = True  # ask once more, with send_message forced
             yield Continue()
@@ -273,7 +287,12 @@ class Engine:
         yield EndTurn("max_steps" if last and not turn.nudged else "no_tool_call")
 
     async def _calls(
-        self, live: LiveAgent, tools: ToolSet, turn: _Turn, reply: ModelResponse
+        self,
+        live: LiveAgent,
+        tools: ToolSet,
+        turn: _Turn,
+        reply: ModelResponse,
+        repaired: bool,
     ) -> AsyncGenerator[Message | Next, None]:
         calls = [
             ToolCall(name=c.name, arguments=c.arguments, tool_call_id=c.id)
@@ -283,29 +302,12 @@ class Engine:
         records = [assistant]
         if assistant.content:
             yield ReasoningMessage(id=f"{assistant.id}-r", reasoning=assistant.content)
-        before = live.state.memory.snapshot()
-        try:
-            running = self._run_all(live, tools, turn, reply, records, before)
-            async with contextlib.aclosing(running) as items:
-                async for item in items:
-                    yield item
-        except (GeneratorExit, asyncio.CancelledError):
-            live.state.memory.restore(before)  # the step never committed: undo its edits
-            raise
-
-    async def _run_all(
-        self,
-        live: LiveAgent,
-        tools: ToolSet,
-        turn: _Turn,
-        reply: ModelResponse,
-        records: list[Record],
-        before: Snapshot,
-    ) -> AsyncGenerator[Message | Next, None]:
+        writes = StepWrites()
         sent = False
         for call in reply.tool_calls:
-            result = await self._run(live, tools, turn, call)
-            result.content = self._bounded(live, result.content)
+            with writes.open():  # what the tool writes commits with the step
+                result = await self._run(live, tools, turn, call)
+            result.content = self._bounded(live, repair(result.content)[0])
             records.append(
                 Record("tool", result.content, [], call.id, result.status, name=call.name)
             )
@@ -319,13 +321,7 @@ class Engine:
             yield ToolReturnMessage(
                 tool_return=result.content, status=result.status, tool_call_id=call.id
             )
-        try:
-            await self._commit(live, records, before)
-        except sqlite3.Error as e:
-            live.state.memory.restore(before)
-            yield SystemMessage(content=f"Saving the step failed, so it was undone: {e}")
-            yield EndTurn("error")
-            return
+        await self._commit(live, records + _notes(repaired), writes)
         yield EndTurn("end_turn") if sent else Continue()
 
     async def _run(
@@ -343,23 +339,110 @@ class Engine:
         result = await tools.ainvoke(call.name, call.arguments, agent_state=live.state)
         if not result.ok:
             live.state.memory.restore(snapshot)
+        else:
+            result = self._settle(live, snapshot, result)
         if call.name != SEND_MESSAGE:
             turn.streak.record(key, result.content)
         return result
 
+    def _settle(self, live: LiveAgent, snapshot: Snapshot, result: ToolResult) -> ToolResult:
+        """Re-apply a tool's block edits over what other clients wrote while it ran.
+
+        An edit that no longer applies is dropped, and the tool's result becomes an error
+        that shows the model the block's current value.
+        """
+        before = {id(block): saved for block, saved in snapshot}
+        conflicts: list[Block] = []
+        for block in live.state.memory:
+            entry = live.known.blocks.get(block.id)
+            if entry is None or before.get(id(block)) == block.__dict__:
+                continue  # a block new in this step, or one this tool left alone
+            found = self.store.versioned_block(block.id)
+            if found is None or found[1] == entry[0]:
+                continue  # unchanged elsewhere (a deleted block fails at commit)
+            fresh, version = fields(found[0]), found[1]
+            merged = merge(entry[1], fields(block), fresh)
+            if merged is None:  # keep what earlier tools of this step did, if that applies
+                merged = merge(entry[1], before.get(id(block), entry[1]), fresh) or fresh
+                conflicts.append(block)
+            block.__dict__.update(merged)
+            live.known.blocks[block.id] = (version, fresh)
+        if not conflicts:
+            return result
+        shown = "\n".join(f"<{b.label}>\n{b.value}\n</{b.label}>" for b in conflicts)
+        labels = ", ".join(repr(b.label) for b in conflicts)
+        return ToolResult(
+            "error",
+            f"Error: memory block {labels} was changed by someone else while this tool ran, so "
+            f"this edit was not applied. Current value:\n{shown}\n"
+            "Redo the edit against the current value if it is still needed.",
+        )
+
     async def _commit(
-        self, live: LiveAgent, records: list[Record], before: Snapshot | None
+        self, live: LiveAgent, records: list[Record], writes: StepWrites | None = None
     ) -> None:
-        """Write the step's records and memory changes atomically (see ``GroupCommit``)."""
-        memory = live.state.memory
-        edited, membership = memory.changed(before) if before is not None else ([], False)
+        """Write the step's records, memory edits and tool writes atomically.
+
+        Block writes compare and set on the versions this client last saw (an edit that lost a
+        race is re-applied to the fresh value, or the step fails); the turn's lease is checked
+        in the same transaction. Steps of several agents may share one commit
+        (``GroupCommit``), each in its own savepoint.
+        """
+        agent_id, known = live.state.id, live.known
+        written: dict[str, tuple[int, Fields]] = {}
 
         def write() -> None:
-            self.store.add_messages(live.state.id, records)
-            if membership:
-                self.store.attach_blocks(live.state.id, memory.blocks)
-            for block in edited:
-                self.store.save_block(block)
+            if not self.leases.holds(agent_id):
+                raise AgentBusyError(
+                    f"this turn lost its lease on agent {agent_id!r} (it stalled past "
+                    f"{self.leases.config.ttl:g} s and another turn took over)"
+                )
+            self.store.add_messages(agent_id, records)
+            written.update(self._write_blocks(live))
+            if writes is not None:
+                writes.run()
+            self.store.bump_agent(agent_id)
 
         await self.commits.commit(write)
+        known.blocks.update(written)
+        known.order = tuple(b.id for b in live.state.memory)
+        known.agent += 1
         live.context.extend(records)
+
+    def _write_blocks(self, live: LiveAgent) -> dict[str, tuple[int, Fields]]:
+        """Compare-and-set every edited block; attach new ones (inside the commit)."""
+        known, blocks = live.known, live.state.memory.blocks
+        written: dict[str, tuple[int, Fields]] = {}
+        for block in blocks:
+            entry = known.blocks.get(block.id)
+            if entry is None or entry[1] == block.__dict__:
+                continue
+            version = self.store.write_block(block, entry[0])
+            if version is None:  # written meanwhile: re-apply (we hold the write lock now)
+                version = self._rewrite(block, entry[1])
+            written[block.id] = (version, fields(block))
+        if tuple(b.id for b in blocks) != known.order:
+            attached = self.store.attach_blocks(live.state.id, blocks)
+            for block in blocks:
+                written.setdefault(block.id, (attached[block.id], fields(block)))
+        return written
+
+    def _rewrite(self, block: Block, seen: Fields) -> int:
+        """Re-apply a block's edit to the value written meanwhile, and write it."""
+        found = self.store.versioned_block(block.id)
+        merged = None if found is None else merge(seen, fields(block), fields(found[0]))
+        version = None
+        if found is not None and merged is not None:
+            block.__dict__.update(merged)
+            version = self.store.write_block(block, found[1])
+        if version is None:
+            raise BlockError(
+                f"memory block {block.label!r} was changed by someone else during this step "
+                "and the step's edit no longer applies"
+            )
+        return version
+
+
+def _notes(repaired: bool) -> list[Record]:
+    """The system note telling the model its reply was repaired, if it was."""
+    return [Record("system", REPAIR_NOTE)] if repaired else []

@@ -7,7 +7,8 @@ SelfeditError
  ├── ToolError              (toolkit) its message reaches the model verbatim
  │    └── BlockError        a memory edit refused: read-only block, or over the block's limit
  ├── NotFoundError          no agent, block or tool with that id / label / name (also KeyError)
- └── ModelError             a model call failed (the API refused, the network failed, ...)
+ ├── ModelError             a model call failed (the API refused, the network failed, ...)
+ └── AgentBusyError         another client's turn of the agent did not end in time
 
 RealModelCallBlocked (BaseException)   a real network call inside a test: never swallowed
 ```
@@ -17,7 +18,14 @@ from __future__ import annotations
 
 from toolkit import SchemaError, SelfeditError, ToolError
 
-__all__ = ["BlockError", "ConfigError", "ModelError", "NotFoundError", "RealModelCallBlocked"]
+__all__ = [
+    "AgentBusyError",
+    "BlockError",
+    "ConfigError",
+    "ModelError",
+    "NotFoundError",
+    "RealModelCallBlocked",
+]
 
 
 class ConfigError(SchemaError):
@@ -37,6 +45,10 @@ class NotFoundError(SelfeditError, KeyError):
 
 class ModelError(SelfeditError):
     """A model call failed; the turn ends with stop reason ``error``."""
+
+
+class AgentBusyError(SelfeditError):
+    """A turn waited too long for another turn of the same agent (the message names it)."""
 
 
 class RealModelCallBlocked(BaseException):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from agent._errors import BlockError, NotFoundError
 from agent._ids import new_id
+from agent._text import bad_text
 
 __all__ = ["LABEL_PATTERN", "Block", "Memory", "Snapshot"]
 
@@ -92,6 +93,24 @@ class Block(BaseModel):
             )
         super().__setattr__(name, value)
 
+    def edited(
+        self, *, value: str | None = None, limit: int | None = None, description: str | None = None
+    ) -> Block:
+        """A copy with these changes, checked together: the new value against the new limit.
+
+        The developer's path: a read-only block may be changed this way.
+
+        Raises:
+            BlockError: the value would not fit, or the limit is not a positive whole number.
+        """
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise BlockError(f"block {self.label!r}: limit must be at least 1, got {limit!r}")
+        copy = self.model_copy(update={"limit": limit or self.limit})
+        if description is not None:
+            copy.description = description
+        copy.set_value(self.value if value is None else value, force=True)
+        return copy
+
     def set_value(self, value: str, *, force: bool = False) -> None:
         """Set ``value``; ``force=True`` (the developer's path) may edit a read-only block."""
         self._unlocked = force
@@ -104,6 +123,12 @@ class Block(BaseModel):
 def _check_size(block: Block, value: str) -> None:
     if not isinstance(value, str):
         raise BlockError(f"block {block.label!r} holds text, not {type(value).__name__}")
+    unstorable = bad_text(value)
+    if unstorable:
+        raise BlockError(
+            f"block {block.label!r}: the new value {unstorable}, which cannot be stored. "
+            "Write plain Unicode text."
+        )
     if len(value) > block.limit:
         raise BlockError(
             f"block {block.label!r} has a limit of {block.limit} characters; the new value "
@@ -132,6 +157,11 @@ class Memory:
         self._blocks: dict[str, Block] = {}
         for block in blocks:
             self.add_block(block)
+
+    def replace_blocks(self, blocks: Iterable[Block]) -> None:
+        """Make ``blocks`` the memory's blocks, in order (labels must be unique)."""
+        fresh = Memory(blocks)
+        self._blocks = fresh._blocks
 
     def add_block(self, block: Block) -> None:
         """Attach ``block``; its label must be new to this memory."""

@@ -16,6 +16,7 @@ from agent._history import to_messages
 from agent._memory import Block, Memory
 from agent._messages import Message, Response, StopReason, Usage, UsageStatistics
 from agent._registry import StoredTool
+from agent._text import bad_fields
 
 if TYPE_CHECKING:
     from agent._client import AsyncClient
@@ -36,6 +37,9 @@ def _texts(messages: Iterable[Mapping[str, Any]]) -> list[str]:
         texts.append(str(content))
     if not texts:
         raise ConfigError("messages.create", ["no messages given"])
+    problems = bad_fields((f"messages[{i}].content", t) for i, t in enumerate(texts))
+    if problems:
+        raise ConfigError("messages.create", problems)
     return texts
 
 
@@ -46,9 +50,7 @@ class Passages:
         self._client = client
 
     def _archival(self, agent_id: str) -> ArchivalMemory:
-        archival = self._client.live(agent_id).state.archival
-        assert archival is not None  # attach() always sets it
-        return archival
+        return self._client.archival(agent_id, self._client.row(agent_id).embedding)
 
     async def list(
         self, *, agent_id: str, query: str | None = None, limit: int = 100
@@ -63,6 +65,9 @@ class Passages:
         self, *, agent_id: str, text: str, tags: Iterable[str] | None = None
     ) -> Passage:
         """Save a passage (an exact duplicate is not stored again: ``duplicate=True``)."""
+        problems = bad_fields([("text", text), *(("tag", t) for t in tags or ())])
+        if problems:
+            raise ConfigError("passages.create", problems)
         return await self._archival(agent_id).insert(text, tags)
 
     async def delete(self, *, agent_id: str, passage_id: str) -> None:
@@ -79,6 +84,8 @@ class AgentContext:
     async def retrieve(self, agent_id: str) -> ContextWindow:
         """Tokens per component, the window, the summary, messages in context and in recall."""
         live = self._client.live(agent_id)
+        if not live.lock.locked():  # between turns of this client: bring it up to date
+            live.refresh(self._client.store, self._client.registry)
         window = live.window
         measure = self._client.engine.measure(live)
         return ContextWindow(
@@ -125,25 +132,33 @@ class Messages:
 
     async def list(self, *, agent_id: str, limit: int | None = None) -> list[Message]:
         """The agent's conversation, oldest first (the newest ``limit`` messages)."""
-        self._client.live(agent_id)
+        self._client.row(agent_id)
         records = self._client.store.messages(agent_id, limit=limit, skip_receipts=True)
         messages = to_messages(records)  # each record gives one message or more
         return messages if limit is None else messages[-limit:] if limit else []
 
 
 class AgentBlocks:
-    """``client.agents.blocks``: an agent's core memory blocks, by label."""
+    """``client.agents.blocks``: an agent's core memory blocks, by label.
+
+    Reads and writes go straight to the database and never wait for a running turn: a tool
+    may edit its own agent's blocks this way, and the turn sees the edit in its next request.
+    """
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    def _blocks(self, agent_id: str) -> list[Block]:
+        self._client.row(agent_id)
+        return self._client.store.agent_blocks(agent_id)
+
     async def list(self, agent_id: str) -> list[Block]:
-        """Copies of the agent's blocks."""
-        return [b.model_copy() for b in self._client.live(agent_id).state.memory]
+        """The agent's blocks, as stored now."""
+        return self._blocks(agent_id)
 
     async def retrieve(self, agent_id: str, *, block_label: str) -> Block:
-        """A copy of one block."""
-        return self._client.live(agent_id).state.memory.get_block(block_label).model_copy()
+        """One block, as stored now."""
+        return Memory(self._blocks(agent_id)).get_block(block_label)
 
     async def modify(
         self,
@@ -154,23 +169,20 @@ class AgentBlocks:
         limit: int | None = None,
         description: str | None = None,
     ) -> Block:
-        """Change a block as the developer (read-only blocks too); the limit still holds."""
-        live = self._client.live(agent_id)
-        async with live.lock:
-            block = live.state.memory.get_block(block_label)
-            if limit is not None:
-                if len(value if value is not None else block.value) > limit:
-                    raise ConfigError(
-                        f"block {block_label!r}", [f"value is longer than limit {limit}"]
-                    )
-                block.limit = limit
-            if value is not None:
-                block.set_value(value, force=True)
-            if description is not None:
-                block.description = description
-            with self._client.store.transaction():
-                self._client.store.save_block(block)
-        return block.model_copy()
+        """Change a block as the developer (read-only blocks too); the limit still holds.
+
+        The change is one atomic read-modify-write in the database: it never waits for a
+        running turn, and a turn never writes back over it.
+        """
+        problems = bad_fields([("value", value), ("description", description)])
+        if problems:
+            raise ConfigError(f"block {block_label!r}", problems)
+        store = self._client.store
+        with store.transaction():
+            block = Memory(self._blocks(agent_id)).get_block(block_label)
+            block = block.edited(value=value, limit=limit, description=description)
+            store.save_block(block)
+        return block
 
 
 class CoreMemory:
@@ -180,8 +192,9 @@ class CoreMemory:
         self._client = client
 
     async def retrieve(self, agent_id: str) -> Memory:
-        """A copy of the agent's core memory (``.prompt_template``, ``.compile()``)."""
-        return Memory(b.model_copy() for b in self._client.live(agent_id).state.memory)
+        """The agent's core memory as stored now (``.prompt_template``, ``.compile()``)."""
+        self._client.row(agent_id)
+        return Memory(self._client.store.agent_blocks(agent_id))
 
 
 class Blocks:
@@ -191,11 +204,11 @@ class Blocks:
         self._client = client
 
     async def retrieve(self, block_id: str) -> Block:
-        """A copy of the block with this id."""
-        block = self._client._blocks.get(block_id) or self._client.store.block(block_id)
+        """The block with this id, as stored now."""
+        block = self._client.store.block(block_id)
         if block is None:
             raise NotFoundError(f"no block with id {block_id!r}")
-        return block.model_copy()
+        return block
 
 
 class Tools:
@@ -204,13 +217,24 @@ class Tools:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def upsert_from_function(self, *, func: Callable[..., Any]) -> StoredTool:
+    async def upsert_from_function(
+        self, *, func: Callable[..., Any], override: bool = False, sandbox: bool = False
+    ) -> StoredTool:
         """Register a function (or ``Tool``) as a tool; upserting the same name keeps its id.
 
-        Agents already loaded that use the tool switch to the new version at once.
+        An importable function is stored by reference (``module:qualname``), anything else by
+        its source, which must then be self-contained (imports inside the function). Agents
+        already loaded that use the tool switch to the new version at once.
+
+        Args:
+            func: the function, or a ``Tool`` (its ``@tool`` options are stored too).
+            override: allow the name of a built-in tool (``send_message``, ...): every agent
+                that uses that name then gets this tool.
+            sandbox: run each call in a separate process (the tool is stored by source).
         """
-        stored = self._client.registry.upsert(func)
-        fresh = self._client.registry.by_id(stored.id)
+        registry = self._client.registry
+        stored = registry.upsert(func, override=override, sandbox=sandbox)
+        fresh = registry.by_id(stored.id)
         for live in self._client._live.values():
             tools = live.state.tools
             tools[:] = [fresh if t.name == stored.name else t for t in tools]

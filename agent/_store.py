@@ -16,12 +16,49 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent._errors import NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent._messages import ToolCall
+from agent._owner import Holder
 from agent._sql import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
-__all__ = ["AgentRow", "Store", "ToolRow", "default_path", "record"]
+__all__ = ["AgentRow", "Store", "ToolRow", "Versions", "default_path", "record"]
+
+WAL_SIZE_LIMIT = 4 * 1024 * 1024
+"""Bytes the write-ahead log is truncated to after a checkpoint (it never stays at its peak)."""
+
+VERSIONS_QUERY = """
+SELECT 'a', id, version, (SELECT COUNT(*) FROM tools), (SELECT COALESCE(SUM(version), 0) FROM tools)
+FROM agents WHERE id = ?
+UNION ALL
+SELECT 'b', b.id, b.version, a.position, 0
+FROM agent_blocks a JOIN blocks b ON b.id = a.block_id WHERE a.agent_id = ?
+ORDER BY 1, 4
+"""
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner alone (0600; a new directory 0700).
+
+    The database holds conversations and tool code: other local users must not read it.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+@dataclass(frozen=True)
+class Versions:
+    """What ``Store.versions`` reports: enough to tell, in one query, what changed."""
+
+    agent: int
+    """The agent row's version: its settings, tools, summary and history."""
+    tools: tuple[int, int]
+    """How many tools are stored, and the sum of their versions."""
+    blocks: tuple[tuple[str, int], ...]
+    """The agent's blocks in order: (id, version)."""
 
 
 def default_path() -> Path:
@@ -50,13 +87,23 @@ class AgentRow:
 
 @dataclass(frozen=True)
 class ToolRow:
-    """A tool as stored."""
+    """A tool as stored (read back as data only: nothing in it runs here)."""
 
     id: str
     name: str
     source: str | None
     schema: dict[str, Any]
     source_hash: str | None
+    reference: str | None = None
+    """``module:qualname`` when the tool's function is importable."""
+    spec: dict[str, Any] = field(default_factory=dict)
+    """How to rebuild it: the function's name, the ``@tool`` options, the injected names."""
+    override: bool = False
+    """Whether it may take the name of a built-in tool."""
+    sandbox: bool = False
+    """Whether each call runs in a separate process."""
+    version: int = 1
+    """Bumped by every upsert."""
 
 
 class Store:
@@ -65,13 +112,15 @@ class Store:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(self.path))
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=5000")
+        # after each checkpoint the WAL shrinks back to this size instead of staying at its peak
+        self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         self._depth = 0
         self._migrate()
 
@@ -80,7 +129,8 @@ class Store:
             found = self.db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
             ).fetchone()
-            row = self.db.execute("SELECT version FROM schema_version").fetchone() if found else None
+            query = "SELECT version FROM schema_version"
+            row = self.db.execute(query).fetchone() if found else None
             version = SCHEMA_VERSION if row is None else int(row[0])
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path}: schema version {version} is newer than this code")
@@ -93,7 +143,8 @@ class Store:
             self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (checkpointing the WAL first)."""
+        self.checkpoint()
         self.db.close()
 
     @contextlib.contextmanager
@@ -110,13 +161,26 @@ class Store:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
             self.db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
         finally:
             self._depth = 0
+
+    def _rollback(self) -> None:
+        """End the open transaction, whatever state a failed write or commit left it in."""
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:  # SQLite already rolled back (disk full, I/O error)
+                pass
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it (after a storage failure, on close)."""
+        with contextlib.suppress(sqlite3.Error):  # busy readers, a closed database: not now
+            if self.path != ":memory:" and not self.db.in_transaction:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- agents --------------------------------------------------------------------------
 
@@ -167,6 +231,7 @@ class Store:
                 "SELECT block_id FROM agent_blocks WHERE agent_id = ?", (agent_id,)
             )]  # fmt: skip
             self.db.execute("DELETE FROM agents WHERE id = ?", (agent_id,))
+            self.db.execute("DELETE FROM leases WHERE agent_id = ?", (agent_id,))
             for block_id in ids:
                 self.db.execute(
                     "DELETE FROM blocks WHERE id = ? AND id NOT IN "
@@ -176,25 +241,45 @@ class Store:
 
     # -- blocks --------------------------------------------------------------------------
 
-    def save_block(self, block: Block) -> None:
-        """Insert or update a block."""
-        self.db.execute(
+    def save_block(self, block: Block) -> int:
+        """Insert a block, or overwrite it unconditionally; returns its new version."""
+        row = self.db.execute(
             'INSERT INTO blocks (id, label, value, "limit", description, read_only) '
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET label = excluded.label, "
             'value = excluded.value, "limit" = excluded."limit", '
-            "description = excluded.description, read_only = excluded.read_only",
+            "description = excluded.description, read_only = excluded.read_only, "
+            "version = blocks.version + 1 RETURNING version",
             (block.id, block.label, block.value, block.limit, block.description, block.read_only),
-        )
+        ).fetchone()
+        return int(row[0])
 
-    def attach_blocks(self, agent_id: str, blocks: list[Block]) -> None:
-        """Save ``blocks`` and make them the agent's blocks, in order."""
+    def write_block(self, block: Block, version: int) -> int | None:
+        """Write ``block`` if its stored version is still ``version``: its new version, or None."""
+        row = self.db.execute(
+            'UPDATE blocks SET label = ?, value = ?, "limit" = ?, description = ?, read_only = ?, '
+            "version = version + 1 WHERE id = ? AND version = ? RETURNING version",
+            (block.label, block.value, block.limit, block.description, block.read_only,
+             block.id, version),
+        ).fetchone()  # fmt: skip
+        return None if row is None else int(row[0])
+
+    def versioned_block(self, block_id: str) -> tuple[Block, int] | None:
+        """A block and its version, or ``None``."""
+        row = self.db.execute("SELECT * FROM blocks WHERE id = ?", (block_id,)).fetchone()
+        return (_block(row), int(row["version"])) if row else None
+
+    def attach_blocks(self, agent_id: str, blocks: list[Block]) -> dict[str, int]:
+        """Make ``blocks`` the agent's blocks, in order, saving the new ones; their versions."""
         self.db.execute("DELETE FROM agent_blocks WHERE agent_id = ?", (agent_id,))
+        versions = {}
         for position, block in enumerate(blocks):
-            self.save_block(block)
+            stored = self.versioned_block(block.id)
+            versions[block.id] = self.save_block(block) if stored is None else stored[1]
             self.db.execute(
                 "INSERT OR REPLACE INTO agent_blocks VALUES (?, ?, ?)",
                 (agent_id, block.id, position),
             )
+        return versions
 
     def block(self, block_id: str) -> Block | None:
         """The block with this id, or ``None``."""
@@ -203,12 +288,86 @@ class Store:
 
     def agent_blocks(self, agent_id: str) -> list[Block]:
         """An agent's blocks, in order."""
+        return [block for block, _ in self.versioned_blocks(agent_id)]
+
+    def versioned_blocks(self, agent_id: str) -> list[tuple[Block, int]]:
+        """An agent's blocks in order, each with its version."""
         rows = self.db.execute(
             "SELECT b.* FROM blocks b JOIN agent_blocks a ON a.block_id = b.id "
             "WHERE a.agent_id = ? ORDER BY a.position",
             (agent_id,),
         ).fetchall()
-        return [_block(r) for r in rows]
+        return [(_block(r), int(r["version"])) for r in rows]
+
+    def versions(self, agent_id: str) -> Versions | None:
+        """What changed, cheaply: the agent's version, its blocks' versions, the tools' state.
+
+        One indexed query; ``None`` if the agent is gone.
+        """
+        rows = self.db.execute(VERSIONS_QUERY, (agent_id, agent_id)).fetchall()
+        if not rows or rows[0][0] != "a":
+            return None
+        head = rows[0]
+        blocks = tuple((r[1], int(r[2])) for r in rows[1:])
+        return Versions(int(head[2]), (int(head[3]), int(head[4])), blocks)
+
+    def bump_agent(self, agent_id: str) -> int:
+        """Mark the agent (its row or its history) changed; its new version.
+
+        Raises:
+            NotFoundError: the agent was deleted.
+        """
+        row = self.db.execute(
+            "UPDATE agents SET version = version + 1 WHERE id = ? RETURNING version", (agent_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"agent {agent_id!r} was deleted")
+        return int(row[0])
+
+    # -- the turn lease ------------------------------------------------------------------
+
+    def take_lease(self, agent_id: str, me: Holder, ttl: float, now: float) -> Holder | None:
+        """Take the agent's turn lease if it is free, expired or held by a dead process.
+
+        Returns ``None`` when taken, else who holds it.
+        """
+        with self.transaction():  # BEGIN IMMEDIATE: one taker at a time
+            row = self.db.execute(
+                "SELECT owner, host, pid, acquired_at, expires_at FROM leases WHERE agent_id = ?",
+                (agent_id,),
+            ).fetchone()
+            if row is not None:
+                holder = Holder(row[0], row[1], int(row[2]), float(row[3]), float(row[4]))
+                if holder.owner != me.owner and holder.expires_at > now and holder.alive():
+                    return holder
+            self.db.execute(
+                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
+                (agent_id, me.owner, me.host, me.pid, now, now + ttl),
+            )
+            return None
+
+    def renew_lease(self, agent_id: str, owner: str, expires_at: float) -> bool:
+        """Extend a lease this owner holds; False if it no longer holds it."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "UPDATE leases SET expires_at = ? WHERE agent_id = ? AND owner = ?",
+                (expires_at, agent_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    def holds_lease(self, agent_id: str, owner: str) -> bool:
+        """Whether ``owner`` holds the agent's lease (checked inside a step's commit)."""
+        row = self.db.execute(
+            "SELECT 1 FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
+        ).fetchone()
+        return row is not None
+
+    def release_lease(self, agent_id: str, owner: str) -> None:
+        """Give the lease back (only if this owner still holds it)."""
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
+            )
 
     # -- messages ------------------------------------------------------------------------
 
@@ -248,15 +407,22 @@ class Store:
 
     # -- tools ---------------------------------------------------------------------------
 
-    def save_tool(self, row: ToolRow, created_at: datetime) -> None:
-        """Insert or update a tool by name (keeping its id)."""
+    def save_tool(self, row: ToolRow, created_at: datetime) -> ToolRow:
+        """Insert or update a tool by name (keeping its id); the row as stored, new version."""
         self.db.execute(
-            "INSERT INTO tools VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-            "source = excluded.source, schema = excluded.schema, "
-            "source_hash = excluded.source_hash",
+            "INSERT INTO tools (id, name, source, schema, source_hash, created_at, reference, spec,"
+            " override, sandbox) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE"
+            " SET source = excluded.source, schema = excluded.schema, source_hash ="
+            " excluded.source_hash, reference = excluded.reference, spec = excluded.spec,"
+            " override = excluded.override, sandbox = excluded.sandbox,"
+            " version = tools.version + 1",
             (row.id, row.name, row.source, json.dumps(row.schema), row.source_hash,
-             created_at.isoformat()),
+             created_at.isoformat(), row.reference, json.dumps(row.spec), row.override,
+             row.sandbox),
         )  # fmt: skip
+        saved = self.tool(name=row.name)
+        assert saved is not None  # written just above, in the caller's transaction
+        return saved
 
     def tool(self, *, id: str | None = None, name: str | None = None) -> ToolRow | None:
         """A tool by id or by name, or ``None``."""
@@ -295,4 +461,22 @@ def record(r: sqlite3.Row) -> Record:
 
 
 def _tool_row(r: sqlite3.Row) -> ToolRow:
-    return ToolRow(r["id"], r["name"], r["source"], json.loads(r["schema"]), r["source_hash"])
+    """A ``tools`` row as data; a malformed field reads as empty (the registry says what broke)."""
+    schema, spec = _json_object(r["schema"]), _json_object(r["spec"])
+    return ToolRow(
+        r["id"], str(r["name"]), _text(r["source"]), schema, _text(r["source_hash"]),
+        _text(r["reference"]), spec, bool(r["override"]), bool(r["sandbox"]),
+        r["version"] if isinstance(r["version"], int) else 0,
+    )  # fmt: skip
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -94,9 +94,24 @@ class Client(_Sync):
         model: Model | None = None,
         embedding: EmbeddingModel | None = None,
         summarizer: Model | None = None,
+        lease_ttl: float = 30.0,
+        lease_wait: float = 300.0,
     ) -> None:
         portal = _Portal()
-        client = portal.run(_make(path, model, embedding, summarizer))
+        try:
+            client = portal.run(
+                _make(
+                    path,
+                    model=model,
+                    embedding=embedding,
+                    summarizer=summarizer,
+                    lease_ttl=lease_ttl,
+                    lease_wait=lease_wait,
+                )
+            )
+        except BaseException:
+            portal.close()  # a configuration error must not leave a thread running
+            raise
         super().__init__(client, portal)
         self.async_client = client
         """The underlying ``AsyncClient``."""
@@ -115,13 +130,8 @@ class Client(_Sync):
         self.close()
 
 
-async def _make(
-    path: str | Path | None,
-    model: Model | None,
-    embedding: EmbeddingModel | None,
-    summarizer: Model | None,
-) -> AsyncClient:
-    return AsyncClient(path, model=model, embedding=embedding, summarizer=summarizer)
+async def _make(path: str | Path | None, **options: Any) -> AsyncClient:
+    return AsyncClient(path, **options)
 
 
 async def _close(client: AsyncClient) -> None:

@@ -105,13 +105,15 @@ async def test_fifty_concurrent_turns_lose_no_edit(
     assert sorted(log.value.split("\n")) == sorted(lines)
 
 
-async def test_developer_edits_wait_for_the_running_turn(
+async def test_developer_edits_never_wait_for_the_running_turn_nor_get_overwritten(
     make_async_client: MakeAsyncClient,
 ) -> None:
     started = asyncio.Event()
     release = asyncio.Event()
+    seen: list[str] = []
 
     async def reply(request: ModelRequest) -> ModelResponse:
+        seen.append(request.messages[0]["content"])
         if request.messages[-1]["role"] == "user":
             started.set()
             await release.wait()
@@ -124,15 +126,15 @@ async def test_developer_edits_wait_for_the_running_turn(
         client.agents.messages.create(agent_id=agent.id, messages=user("go"))
     )
     await started.wait()
-    edit = asyncio.create_task(
-        client.agents.blocks.modify(agent.id, block_label="log", value="developer")
-    )
-    await asyncio.sleep(0)
-    assert not edit.done()
+    # the developer's edit lands at once, while the model call is still running
+    await client.agents.blocks.modify(agent.id, block_label="log", value="developer")
+    assert not turn.done()
     release.set()
-    await asyncio.gather(turn, edit)
+    await turn
+    # the turn's append, made to the stale "start", was re-applied to the fresh value
     log = await client.agents.blocks.retrieve(agent.id, block_label="log")
-    assert log.value == "developer"
+    assert log.value == "developer\nfrom the turn"
+    assert "developer\nfrom the turn" in seen[-1]  # and the next request saw it
 
 
 # -- the sync client inside a running event loop (Jupyter) -------------------------------

@@ -1,0 +1,108 @@
+"""The turn lease: one turn of an agent at a time, across clients, processes and hosts.
+
+A turn takes the agent's lease in the database (a short ``BEGIN IMMEDIATE`` on SQLite), renews
+it while it runs, and gives it back at the end. Another turn of the same agent waits, polling
+with a growing pause, for at most ``wait`` seconds, then fails with ``AgentBusyError`` naming
+the holder. A lease whose holder died is taken over when it expires, or at once when the
+holder is a process of this host that no longer exists (``kill -9``). Every step's commit
+checks, inside its transaction, that the turn still holds the lease, so a turn that lost it
+(it stalled past its expiry) can never write over its successor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from agent._commits import GroupCommit
+from agent._errors import AgentBusyError
+from agent._owner import Holder
+from agent._store import Store
+
+__all__ = ["LeaseConfig", "Leases"]
+
+logger = logging.getLogger("selfedit.lease")
+
+
+@dataclass(frozen=True)
+class LeaseConfig:
+    """How long a lease lives and how long a turn waits for one."""
+
+    ttl: float = 30.0
+    """Seconds a lease lives without renewal (a running turn renews it every ``ttl / 3``)."""
+    wait: float = 300.0
+    """Seconds a turn waits for another client's turn of the same agent before giving up."""
+
+
+class Leases:
+    """Takes, renews and gives back the turn leases of one client (one owner)."""
+
+    def __init__(
+        self, store: Store, commits: GroupCommit, config: LeaseConfig | None = None
+    ) -> None:
+        self.store = store
+        self.commits = commits
+        """Takes and releases share commits with the steps of the same tick."""
+        self.config = config or LeaseConfig()
+        self.me = Holder.me()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, agent_id: str) -> AsyncIterator[None]:
+        """Hold the agent's lease for the body: wait for it, renew it, give it back."""
+        await self._take(agent_id)
+        renewing = asyncio.get_running_loop().create_task(self._renew(agent_id))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            try:
+                await self.commits.commit(lambda: self.store.release_lease(agent_id, self.me.owner))
+            except Exception as e:  # a failing disk: the lease lapses by itself after ttl
+                logger.warning("could not release the lease on %r: %s", agent_id, e)
+
+    def holds(self, agent_id: str) -> bool:
+        """Whether this client still holds the lease (inside a commit's transaction)."""
+        return self.store.holds_lease(agent_id, self.me.owner)
+
+    async def _take(self, agent_id: str) -> None:
+        deadline = time.monotonic() + self.config.wait
+        pause = 0.002
+        while True:
+            holder = await self._try(agent_id)
+            if holder is None:
+                return
+            if time.monotonic() >= deadline:
+                raise AgentBusyError(
+                    f"agent {agent_id!r} is busy: another turn holds it, "
+                    f"{holder.describe()}; waited {self.config.wait:g} s"
+                )
+            await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+            pause = min(pause * 2, 0.1)
+
+    async def _try(self, agent_id: str) -> Holder | None:
+        """One attempt to take the lease (in a commit shared with the steps of this tick)."""
+        found: list[Holder | None] = []
+
+        def take() -> None:
+            found.append(self.store.take_lease(agent_id, self.me, self.config.ttl, time.time()))
+
+        await self.commits.commit(take)
+        return found[0]
+
+    async def _renew(self, agent_id: str) -> None:
+        interval = self.config.ttl / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                expires = time.time() + self.config.ttl
+                if not self.store.renew_lease(agent_id, self.me.owner, expires):
+                    logger.warning("the lease on %r was taken over; this turn will fail", agent_id)
+                    return
+            except Exception as e:  # the next commit's lease check decides
+                logger.warning("renewing the lease on %r failed: %s", agent_id, e)
