@@ -120,13 +120,19 @@ class Engine:
             AgentBusyError: another client's turn of this agent did not end in time.
             NotFoundError: the agent was deleted.
         """
-        async with (
-            live.lock,
-            self.leases.hold(live.state.id),
-            contextlib.aclosing(self._turn(live, text)) as messages,
-        ):
-            async for message in messages:
-                yield message
+        async with live.lock, contextlib.AsyncExitStack() as held:
+            try:
+                await held.enter_async_context(self.leases.hold(live.state.id))
+            except AgentBusyError:
+                raise
+            except Exception as e:  # storage failed before the turn began: nothing was saved
+                yield self._failed(live, None, "Taking the agent's turn lease failed", e)
+                yield UsageStatistics()
+                yield StopReason(stop_reason="error")
+                return
+            async with contextlib.aclosing(self._turn(live, text)) as messages:
+                async for message in messages:
+                    yield message
 
     async def _turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
         turn = _Turn()
@@ -165,7 +171,9 @@ class Engine:
         live.known.stale = True
         logger.warning("%s for agent %r", what, live.state.id, exc_info=error)
         self.store.checkpoint()  # after a storage failure, keep the WAL from growing
-        return SystemMessage(content=f"{what}, so it was undone: {type(error).__name__}: {error}")
+        return SystemMessage(
+            content=f"{what}; nothing of it was saved: {type(error).__name__}: {error}"
+        )
 
     def _request(self, live: LiveAgent, tools: ToolSet, force: bool) -> ModelRequest:
         system = {"role": "system", "content": live.system_prompt()}

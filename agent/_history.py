@@ -167,7 +167,7 @@ def _sent(c: ToolCall) -> str | None:
     """The text a ``send_message`` call delivered, or ``None`` if its arguments were broken."""
     try:
         message = json.loads(c.arguments).get("message")
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # broken, or absurdly deep
         return None
     return message if isinstance(message, str) else None
 
