@@ -1,25 +1,32 @@
-"""Which tool a name or an id means: the standard tools, and tools stored by source."""
+"""Which tool a name or an id means: the built-in tools, and tools stored in the database.
+
+A stored tool is kept by reference (``module:qualname``) when its function is importable, else
+by source, checked at upsert (see ``_tool_spec``). Reading one back runs nothing: agents get a
+``LazyTool`` that offers the stored schema and builds the tool at its first call. Built-in
+names are protected: only a tool upserted with ``override=True`` takes one over.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import stdlib_tools
 from agent._errors import NotFoundError
 from agent._ids import new_id
+from agent._sandbox import Sandbox
 from agent._store import Store, ToolRow
+from agent._tool_lazy import LazyTool
+from agent._tool_spec import describe, source_hash
 from toolkit import SchemaError, Tool
 
 __all__ = ["StoredTool", "ToolRegistry", "source_hash"]
 
-
-def source_hash(source: str | None) -> str | None:
-    """A stable fingerprint of a tool's source."""
-    return hashlib.sha256(source.encode()).hexdigest()[:16] if source else None
+logger = logging.getLogger("selfedit.tools")
+_BASE = frozenset(t.name for t in stdlib_tools.BASE_TOOLS)
 
 
 @dataclass(frozen=True)
@@ -33,24 +40,48 @@ class StoredTool:
     description: str
     """What the model reads about it."""
     source: str | None
-    """The function's source, from which a new process rebuilds it."""
+    """The function's source: what a new process compiles (unless ``reference`` is set)."""
     source_hash: str | None
-    """A fingerprint of ``source``."""
+    """A fingerprint of ``source`` (a referenced function edited since is noticed by it)."""
     json_schema: dict[str, Any]
-    """The OpenAI schema."""
+    """The OpenAI schema, exactly as the model is sent it."""
+    reference: str | None = None
+    """``module:qualname``: a new process imports the function from there."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The ``@tool`` options it was stored with (``return_char_limit``, ``timeout``, ...)."""
+    override: bool = False
+    """Whether it takes over the name of a built-in tool."""
+    sandbox: bool = False
+    """Whether each call runs in a separate process."""
+    version: int = 1
+    """Bumped by every upsert."""
 
 
 def _stored(row: ToolRow) -> StoredTool:
-    description = str(row.schema.get("function", {}).get("description", ""))
-    return StoredTool(row.id, row.name, description, row.source, row.source_hash, row.schema)
+    function = row.schema.get("function")
+    description = str(function.get("description", "")) if isinstance(function, dict) else ""
+    options = row.spec.get("options")
+    return StoredTool(
+        row.id, row.name, description, row.source, row.source_hash, row.schema, row.reference,
+        options if isinstance(options, dict) else {}, row.override, row.sandbox, row.version,
+    )  # fmt: skip
 
 
 class ToolRegistry:
-    """Tools by name and id: the standard set, then tools upserted into the store."""
+    """Tools by name and id: the built-in set, then tools upserted into the store.
 
-    def __init__(self, store: Store) -> None:
+    Args:
+        store: where tools are stored.
+        sandbox: run every source-only tool in a separate process with these settings
+            (``None``: only the tools upserted with ``sandbox=True``, with default settings).
+    """
+
+    def __init__(self, store: Store, *, sandbox: Sandbox | None = None) -> None:
         self._store = store
-        self._live: dict[str, Tool[..., Any]] = {}  # by id: tools built in this process
+        self.sandbox = sandbox
+        """The client-wide sandbox for source-only tools, or ``None``."""
+        self._live: dict[tuple[str, int], Tool[..., Any]] = {}  # upserted by this process
+        self._loaded: dict[tuple[str, int], LazyTool] = {}  # by (id, version)
 
     @staticmethod
     def standard() -> dict[str, Tool[..., Any]]:
@@ -58,60 +89,130 @@ class ToolRegistry:
         found = (getattr(stdlib_tools, n) for n in stdlib_tools.__all__)
         return {t.name: t for t in found if isinstance(t, Tool)}
 
-    def upsert(self, func: Callable[..., Any] | Tool[..., Any]) -> StoredTool:
-        """Register ``func`` by name: the same name keeps its id; its source and schema update."""
+    def upsert(
+        self,
+        func: Callable[..., Any] | Tool[..., Any],
+        *,
+        override: bool = False,
+        sandbox: bool = False,
+    ) -> StoredTool:
+        """Store ``func`` under its tool name: the same name keeps its id; the version goes up.
+
+        Raises:
+            SchemaError: the name is a base tool's and ``override`` is not set; or a source-only
+                function uses names its stored source cannot provide (each one, with the fix).
+        """
         tool = func if isinstance(func, Tool) else Tool.from_function(func)
+        builtin = tool.name in self.standard()
+        if tool.name in _BASE and not override:
+            problem = (
+                f"{tool.name!r} is the name of a built-in tool; pass override=True to store "
+                f"yours under it (every agent that uses {tool.name!r} then gets yours)"
+            )
+            raise SchemaError(f"tool {tool.name!r}", [problem])
+        recipe = describe(tool, by_source=sandbox)
+        self._warn_if_only_here(tool, recipe.reference, recipe.source)
         existing = self._store.tool(name=tool.name)
         row = ToolRow(
             existing.id if existing else new_id("tool"),
             tool.name,
-            tool.source,
-            tool.openai_schema(False),
-            source_hash(tool.source),
+            recipe.source,
+            tool.openai_schema(),
+            source_hash(recipe.source),
+            recipe.reference,
+            recipe.spec(),
+            builtin and override,
+            sandbox,
         )
         with self._store.transaction():
-            self._store.save_tool(row, datetime.now(timezone.utc))
-        self._live[row.id] = tool
-        return _stored(row)
+            saved = self._store.save_tool(row, datetime.now(timezone.utc))
+        self._live[(saved.id, saved.version)] = tool
+        return _stored(saved)
+
+    @staticmethod
+    def _warn_if_only_here(tool: Tool[..., Any], reference: str | None, source: str | None) -> None:
+        """A tool a new process cannot rebuild works here only: say so, and how to fix it."""
+        if reference is not None:
+            return
+        code = getattr(tool.fn, "__code__", None)
+        if source is None:
+            why = "its source is not available (it was made by exec or at an interactive prompt)"
+        elif code is not None and code.co_freevars:
+            names = ", ".join(map(repr, code.co_freevars))
+            why = f"it uses {names} from the function that defines it"
+        else:
+            return
+        logger.warning(
+            "tool %r: %s, so only this process can run it (elsewhere its calls fail); define it "
+            "at the top level of a file or module",
+            tool.name,
+            why,
+        )
+
+    def _lazy(self, row: ToolRow) -> LazyTool:
+        key = (row.id, row.version)
+        found = self._loaded.get(key)
+        if found is None:
+            built = self._live.get(key)
+            found = self._loaded[key] = LazyTool(row, sandbox=lambda: self.sandbox, built=built)
+        return found
+
+    def _find(self, tool_id: str | None, name: str) -> Tool[..., Any] | None:
+        """The tool an id (else a name) means, built-in names protected; ``None``: no such tool.
+
+        A row without the override flag never replaces a base tool; for the other built-in
+        names it is what its id means, while the name still means the built-in.
+        """
+        row = self._store.tool(id=tool_id) if tool_id else self._store.tool(name=name)
+        builtin = self.standard().get(row.name if row else name)
+        if row is None:
+            return builtin
+        if builtin is not None and not row.override and (row.name in _BASE or tool_id is None):
+            return builtin
+        return self._lazy(row)
 
     def by_id(self, tool_id: str) -> Tool[..., Any]:
-        """The tool with this id: the live one, else rebuilt from its stored source."""
-        if tool_id in self._live:
-            return self._live[tool_id]
-        row = self._store.tool(id=tool_id)
-        if row is None:
+        """The tool with this id (not built: see ``LazyTool``)."""
+        found = self._find(tool_id, "")
+        if found is None:
             raise NotFoundError(f"no tool with id {tool_id!r}")
-        if not row.source:
-            raise SchemaError(
-                f"tool {row.name!r}", ["it was stored without source; upsert it again"]
-            )
-        tool = Tool.from_source(row.source, row.name)
-        self._live[tool_id] = tool
-        return tool
+        return found
 
     def by_name(self, name: str) -> Tool[..., Any]:
-        """A tool by name: one upserted under that name, else the standard one."""
-        standard = self.standard()
-        row = self._store.tool(name=name)
-        if row is None and name in standard:
-            return standard[name]
-        if row is None:
-            known = ", ".join([*standard, *(r.name for r in self._store.tools())])
+        """A tool by name: the built-in one, unless a stored tool overrides it."""
+        found = self._find(None, name)
+        if found is None:
+            known = ", ".join(
+                dict.fromkeys([*self.standard(), *(r.name for r in self._store.tools())])
+            )
             raise NotFoundError(f"no tool named {name!r}; known tools: {known}")
-        return self.by_id(row.id)
+        return found
 
     def ref(self, tool: Tool[..., Any]) -> dict[str, str | None]:
         """How an agent stores its reference to ``tool``."""
         if self.standard().get(tool.name) is tool:
             return {"name": tool.name, "id": None}
+        if isinstance(tool, LazyTool):
+            return {"name": tool.name, "id": tool.id}
         row = self._store.tool(name=tool.name)
         return {"name": tool.name, "id": row.id if row else None}
 
     def resolve(self, ref: dict[str, str | None]) -> Tool[..., Any]:
-        """The tool a stored reference names."""
-        tool_id = ref.get("id")
-        return self.by_id(tool_id) if tool_id else self.by_name(str(ref["name"]))
+        """The tool a stored reference names. Never raises for what a row holds; runs nothing.
+
+        A tool that is gone, or whose row is broken, still resolves: its calls return a tool
+        error that names the problem and the fix.
+        """
+        tool_id, name = ref.get("id"), ref.get("name")
+        tool_id = tool_id if isinstance(tool_id, str) else None
+        name = name if isinstance(name, str) and name else (tool_id or "unknown_tool")
+        found = self._find(tool_id, name)
+        if found is not None:
+            return found
+        missing = ToolRow(tool_id or "", name, None, {}, None)
+        what = f"no stored tool has id {tool_id!r}" if tool_id else f"no tool is named {name!r}"
+        return LazyTool(missing, problem=f"{what} (it was deleted or never stored)")
 
     def list(self) -> list[StoredTool]:
-        """Every upserted tool."""
+        """Every stored tool."""
         return [_stored(r) for r in self._store.tools()]

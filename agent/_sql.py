@@ -56,10 +56,15 @@ SCHEMA = (
         INSERT INTO messages_fts(messages_fts, rowid, search_text)
         VALUES ('delete', old.seq, old.search_text);
     END""",
+    # tools: by reference (module:qualname) or by source; nothing here runs when it is read
     """CREATE TABLE IF NOT EXISTS tools (
         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
         source_hash TEXT, created_at TEXT NOT NULL,
-        version INTEGER NOT NULL DEFAULT 1  -- bumped by every upsert of the row
+        version INTEGER NOT NULL DEFAULT 1,  -- bumped by every upsert of the row
+        reference TEXT,  -- "module:qualname" when the function is importable
+        spec TEXT NOT NULL DEFAULT '{}',  -- JSON: function name, @tool options, injected names
+        override INTEGER NOT NULL DEFAULT 0,  -- 1: may take the name of a built-in tool
+        sandbox INTEGER NOT NULL DEFAULT 0  -- 1: every call runs in a separate process
     )""",
     # archival memory: passages, their tags, and a BM25 index over their text
     """CREATE TABLE IF NOT EXISTS passages (
@@ -91,6 +96,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE agents ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE blocks ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE tools ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE tools ADD COLUMN reference TEXT",
+        "ALTER TABLE tools ADD COLUMN spec TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE tools ADD COLUMN override INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tools ADD COLUMN sandbox INTEGER NOT NULL DEFAULT 0",
     ),
 }
 """What turns a database of the version before into this one (new tables come from SCHEMA)."""

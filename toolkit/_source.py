@@ -9,7 +9,7 @@ import inspect
 import sys
 import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from toolkit._errors import SchemaError
@@ -20,12 +20,17 @@ _FunctionDef = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _strip_decorators(text: str) -> str:
-    """Drop the decorator lines above the first ``def`` (``@tool`` would not run elsewhere)."""
+    """Drop the decorator lines of the first ``def`` (``@tool`` would not run elsewhere).
+
+    Everything else stays: imports and helpers above the function are part of its source.
+    """
     tree = ast.parse(text)
     node = next((n for n in tree.body if isinstance(n, _FunctionDef)), None)
     if node is None or not node.decorator_list:
         return text
-    return "\n".join(text.splitlines()[node.lineno - 1 :]) + "\n"
+    lines = text.splitlines()
+    first = node.decorator_list[0].lineno - 1
+    return "\n".join(lines[:first] + lines[node.lineno - 1 :]) + "\n"
 
 
 def function_source(fn: Callable[..., Any]) -> str | None:
@@ -37,8 +42,13 @@ def function_source(fn: Callable[..., Any]) -> str | None:
         return None
 
 
-def function_from_source(code: str, name: str | None) -> tuple[Callable[..., Any], str]:
-    """Execute ``code`` in a fresh namespace and return the chosen function and its text."""
+def function_from_source(
+    code: str, name: str | None, namespace: Mapping[str, Any] | None = None
+) -> tuple[Callable[..., Any], str]:
+    """Execute ``code`` in a fresh namespace and return the chosen function and its text.
+
+    ``namespace`` holds names the code may use besides its own (copied in first).
+    """
     code = textwrap.dedent(code).strip("\n") + "\n"
     try:
         tree = ast.parse(code)
@@ -58,6 +68,7 @@ def function_from_source(code: str, name: str | None) -> tuple[Callable[..., Any
     digest = hashlib.sha256(code.encode()).hexdigest()[:12]
     module = types.ModuleType(f"selfedit_source_{chosen}_{digest}")
     sys.modules[module.__name__] = module
+    module.__dict__.update({k: v for k, v in (namespace or {}).items() if not k.startswith("__")})
     try:
         # annotations stay text (as under ``from __future__ import annotations``): a stored
         # tool may name types its source never imports, like ``agent_state: AgentState``

@@ -7,7 +7,7 @@ import concurrent.futures
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic import ValidationError
@@ -73,6 +73,9 @@ class Tool(Generic[P, R]):
         self._binder = binder
         self._call: Callable[..., Any] = fn
         self._source = source
+        self.options: dict[str, Any] = {}
+        """The keyword options this tool was made with that differ from their defaults (for
+        ``from_schema`` tools, the hand-written ``schema`` too): what rebuilds it elsewhere."""
         self._is_async = inspect.iscoroutinefunction(fn)
         plain = not (injected or self._is_async or timeout is not None)
         self._direct = plain and isinstance(binder, PydanticArguments) and binder.direct
@@ -105,7 +108,7 @@ class Tool(Generic[P, R]):
         spec = function_schema(
             fn, name=name, description=description, docstring_style=docstring_style
         )
-        return cls(
+        made = cls(
             fn,
             name=spec.name,
             description=spec.description,
@@ -117,6 +120,9 @@ class Tool(Generic[P, R]):
             return_char_limit=return_char_limit,
             source=source,
         )
+        given = {"name": name, "description": description, "docstring_style": docstring_style}
+        made.options = _given(**given, **made._call_options())
+        return made
 
     @classmethod
     def from_schema(
@@ -148,7 +154,7 @@ class Tool(Generic[P, R]):
         sig = inspect.signature(fn)
         injected = tuple(n for n, p in sig.parameters.items() if is_injected(n, p.annotation))
         _check_signature(name, sig, parameters, injected)
-        return cls(
+        made = cls(
             fn,
             name=name,
             description=description,
@@ -159,16 +165,36 @@ class Tool(Generic[P, R]):
             timeout=timeout,
             return_char_limit=return_char_limit,
         )
+        schema = {"name": name, "description": description, "parameters": parameters}
+        made.options = {"schema": schema, **_given(**made._call_options())}
+        return made
 
     @classmethod
-    def from_source(cls, code: str, name: str | None = None, **options: Any) -> Tool[..., Any]:
+    def from_source(
+        cls,
+        code: str,
+        name: str | None = None,
+        *,
+        function: str | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Tool[..., Any]:
         """Build a tool from source text defining a function (the form tools are stored in).
 
-        The code runs in a fresh namespace; imports the function needs belong in its body.
-        ``name`` picks the function; without it, the source must define exactly one.
+        The code runs in a fresh namespace (holding a copy of ``namespace``, if given); imports
+        the function needs belong in its body. ``function`` picks the function (by default
+        ``name``; without either, the source must define exactly one); ``name`` and the other
+        options are those of ``@tool``.
         """
-        fn, text = function_from_source(code, name)
-        return cls.from_function(fn, source=text, **options)
+        fn, text = function_from_source(code, function or name, namespace)
+        return cls.from_function(fn, source=text, name=name, **options)
+
+    def _call_options(self) -> dict[str, Any]:
+        return {
+            "strict": self.strict,
+            "timeout": self.timeout,
+            "return_char_limit": self.return_char_limit,
+        }
 
     # -- what the model sees -----------------------------------------------------------------
 
@@ -300,6 +326,21 @@ class Tool(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"Tool(name={self.name!r})"
+
+
+_DEFAULTS: dict[str, Any] = {
+    "name": None,
+    "description": None,
+    "strict": None,
+    "timeout": None,
+    "return_char_limit": 50_000,
+    "docstring_style": "auto",
+}
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options that differ from the defaults of ``@tool``."""
+    return {k: v for k, v in options.items() if v != _DEFAULTS[k]}
 
 
 def _check_signature(

@@ -1,14 +1,16 @@
 """Which tools an agent gets, and tools registered by source: upserts, reopening, staleness."""
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import stdlib_tools
 from agent import AgentState, AsyncClient, ConfigError, ToolReturnMessage
 from agent.testing import ScriptedModel, call, send
-from toolkit import Tool, tool
+from toolkit import SchemaError, Tool, tool
 
 BASE = [
     "send_message",
@@ -157,9 +159,7 @@ async def test_every_unknown_tool_is_reported_at_once(client: AsyncClient) -> No
     assert len(info.value.problems) == 2
 
 
-async def test_a_user_tool_clashing_with_a_base_tool_is_a_config_error(
-    client: AsyncClient,
-) -> None:
+async def test_a_base_tool_name_needs_an_explicit_override(client: AsyncClient) -> None:
     def send_message(message: str) -> str:
         """Pretend to send a message.
 
@@ -168,30 +168,33 @@ async def test_a_user_tool_clashing_with_a_base_tool_is_a_config_error(
         """
         return "not really"
 
-    stored = await client.tools.upsert_from_function(func=send_message)
-    with pytest.raises(ConfigError, match="'send_message'"):
-        await client.agents.create(tool_ids=[stored.id])
-    # without the base tools there is only one send_message: no clash
-    agent = await client.agents.create(include_base_tools=False, tool_ids=[stored.id])
+    with pytest.raises(SchemaError, match=r"'send_message' is the name of a built-in.*override"):
+        await client.tools.upsert_from_function(func=send_message)
+    assert await client.tools.list() == []
+    stored = await client.tools.upsert_from_function(func=send_message, override=True)
+    assert stored.override
+    assert [(t.name, t.override) for t in await client.tools.list()] == [("send_message", True)]
+    # the override is what the name means now, base tools included: no clash
+    agent = await client.agents.create(tool_ids=[stored.id])
+    assert names(agent) == BASE
     returns = await run(client, agent, call("send_message", message="hi"), send("x"))
-    assert names(agent) == ["send_message"]
     assert returns == []  # still the tool that ends the turn
 
 
-async def test_a_registered_tool_takes_its_name_over_the_standard_one(
-    client: AsyncClient,
-) -> None:
+async def test_a_stored_tool_named_like_an_optional_built_in(client: AsyncClient) -> None:
     @tool(name="task_queue_pop")
     def pop_something() -> str:
         """Pop something else."""
         return "other"
 
     stored = await client.tools.upsert_from_function(func=pop_something)
-    agent = await client.agents.create(
-        include_base_tools=False, tools=["task_queue_pop"], tool_ids=[stored.id]
-    )
-    assert [t.name for t in agent.tools] == ["task_queue_pop"]
-    assert agent.tools[0].invoke("").content == "other"
+    assert not stored.override
+    by_id = await client.agents.create(include_base_tools=False, tool_ids=[stored.id])
+    assert by_id.tools[0].invoke("").content == "other"
+    by_name = await client.agents.create(include_base_tools=False, tools=["task_queue_pop"])
+    assert by_name.tools[0] is stdlib_tools.task_queue_pop  # the name still means the built-in
+    with pytest.raises(ConfigError, match="two different tools are named 'task_queue_pop'"):
+        await client.agents.create(tools=["task_queue_pop"], tool_ids=[stored.id])
 
 
 # -- upserting ---------------------------------------------------------------------------
@@ -203,7 +206,8 @@ async def test_upsert_of_the_same_function_is_idempotent(client: AsyncClient) ->
     assert first.id == again.id
     assert first.source_hash == again.source_hash
     assert first.source_hash
-    assert first == again
+    assert (first.version, again.version) == (1, 2)  # every upsert is a new version
+    assert replace(first, version=2) == again
     assert [t.id for t in await client.tools.list()] == [first.id]
     assert first.source is not None
     assert "def lookup(city: str)" in first.source
