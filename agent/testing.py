@@ -17,6 +17,7 @@ import importlib
 import inspect
 import itertools
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 _ids = itertools.count(1)
+_PROCESS = os.urandom(3).hex()  # call ids stay unique across processes sharing a database
 Reply = ModelResponse | BaseException
 
 
@@ -53,7 +55,9 @@ def call(
 def calls(*items: tuple[str, dict[str, Any] | str], reasoning: str | None = None) -> ModelResponse:
     """A reply with several tool calls, and optional text beside them."""
     made = [
-        ModelToolCall(n, a if isinstance(a, str) else json.dumps(a), f"call_{next(_ids)}")
+        ModelToolCall(
+            n, a if isinstance(a, str) else json.dumps(a), f"call_{_PROCESS}_{next(_ids)}"
+        )
         for n, a in items
     ]
     return ModelResponse(reasoning, made, ModelUsage(10, 5), "tool_calls")
