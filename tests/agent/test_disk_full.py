@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agent import Client, ModelRequest, ModelResponse
+from agent import ModelRequest, ModelResponse
 from agent.testing import FunctionModel, call, send
 
 
