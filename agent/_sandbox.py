@@ -9,7 +9,8 @@ answers on stdout with the result and the blocks as they ended. The parent appli
 through the same checked path a tool in-process uses (``Memory.update_block_value``,
 ``Memory.add_block``); the engine undoes them if the call failed. A call that outlives the
 timeout is killed with its whole process group; a child that dies without answering is a tool
-error.
+error. The process for the next call is started ahead of time (``Sandbox.warm``), so a call
+does not wait for an interpreter to start.
 
 The sandbox is a process boundary, not a jail: it keeps the tool away from this process's
 memory, secrets in its environment and the agent's objects, not from the file system or the
@@ -19,6 +20,7 @@ network.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -26,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 import toolkit
 from agent._memory import Block, Memory
-from agent._tool_spec import Recipe, build
-from toolkit import InjectionError, ToolError, ToolResult
+from agent._tool_spec import Recipe
+from toolkit import ToolResult
 
 if TYPE_CHECKING:
     from agent._state import AgentState
 
-__all__ = ["Sandbox", "SandboxState", "apply", "child", "request"]
+__all__ = ["Sandbox", "apply", "request"]
 
 _AGENT = str(Path(__file__).parent)
 _ROOTS = sorted({str(Path(_AGENT).parent), str(Path(toolkit.__file__).parent.parent)})
@@ -61,8 +64,8 @@ def _finish(name):
 
 package.__getattr__ = _finish
 sys.modules["agent"] = package
-from agent._sandbox import child
-child()
+from agent._tool_child import main
+main()
 """
 
 
@@ -71,11 +74,14 @@ class Sandbox:
     """How sandboxed tools run: each call in a new Python process."""
 
     timeout: float = 30.0
-    """Seconds a call may take, interpreter start included; then the process is killed."""
+    """Seconds a call may take once the process has its request; then it is killed."""
     env: Mapping[str, str] = field(default_factory=dict)
     """The only environment variables the process gets (nothing of this process's own)."""
     python: str = sys.executable
     """The interpreter to run."""
+    warm: bool = True
+    """Start the process for the next call ahead of time (its interpreter start and imports
+    then happen between calls, not during one). Every call still gets a process of its own."""
 
     def command(self) -> list[str]:
         """The child's command line."""
@@ -83,61 +89,81 @@ class Sandbox:
 
     async def run(self, request: dict[str, Any]) -> dict[str, Any] | str:
         """The child's answer, or why there is none (timed out, crashed)."""
-        with tempfile.TemporaryDirectory(prefix="selfedit-sandbox-") as cwd:
-            process = await asyncio.create_subprocess_exec(
-                *self.command(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=dict(self.env),
-                cwd=cwd,
-                start_new_session=True,
-            )
-            try:
-                out, err = await asyncio.wait_for(
-                    process.communicate(json.dumps(request).encode()), self.timeout
-                )
-            except TimeoutError:
-                return self._timed_out()
-            finally:
-                if process.returncode is None:  # timed out, or the turn was cancelled
-                    _kill(process.pid)
-                    await process.wait()
-        return _answer(process.returncode, out, err)
+        process = self._process()
+        try:
+            return await asyncio.to_thread(process.exchange, request, self.timeout)
+        except asyncio.CancelledError:  # the turn was cancelled: its call dies with it
+            process.discard()
+            raise
 
     def run_sync(self, request: dict[str, Any]) -> dict[str, Any] | str:
         """``run``, blocking."""
-        with tempfile.TemporaryDirectory(prefix="selfedit-sandbox-") as cwd:
-            with subprocess.Popen(
-                self.command(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=dict(self.env),
-                cwd=cwd,
-                start_new_session=True,
-            ) as process:
-                try:
-                    out, err = process.communicate(json.dumps(request).encode(), self.timeout)
-                except subprocess.TimeoutExpired:
-                    return self._timed_out()
-                finally:
-                    if process.returncode is None:
-                        _kill(process.pid)
-                        process.wait()
-        return _answer(process.returncode, out, err)
+        return self._process().exchange(request, self.timeout)
 
-    def _timed_out(self) -> str:
-        return f"timed out after {self.timeout:g}s; the sandbox process was killed"
+    def _process(self) -> _Process:
+        """A started process for this call (the spare, if alive), leaving a spare behind."""
+        if not self.warm:
+            return _Process(self)
+        key = (self.python, tuple(sorted(self.env.items())))
+        with _LOCK:
+            if not _SPARES:
+                atexit.register(_discard_spares)  # a spare must not outlive this process
+            spare = _SPARES.pop(key, None)
+            _SPARES[key] = _Process(self)
+        if spare is not None and spare.popen.poll() is None:
+            return spare
+        if spare is not None:
+            spare.discard()
+        return _Process(self)
 
 
-def _kill(pid: int) -> None:
-    """Kill the child and everything it started (it leads its own session)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if hasattr(os, "killpg"):
-            os.killpg(pid, signal.SIGKILL)
-        else:  # pragma: no cover - Windows has no process groups to kill
-            os.kill(pid, signal.SIGTERM)
+_LOCK = threading.Lock()
+_SPARES: dict[tuple[str, tuple[tuple[str, str], ...]], _Process] = {}
+
+
+def _discard_spares() -> None:
+    with _LOCK:
+        for process in _SPARES.values():
+            process.discard()
+        _SPARES.clear()
+        atexit.unregister(_discard_spares)
+
+
+class _Process:
+    """One child process, in an empty directory of its own, waiting for its call."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._cwd = tempfile.TemporaryDirectory(prefix="selfedit-sandbox-")
+        self.popen = subprocess.Popen(
+            sandbox.command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(sandbox.env),
+            cwd=self._cwd.name,
+            start_new_session=True,  # its own process group: a kill reaches what it started
+        )
+
+    def exchange(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | str:
+        """Send the call, wait for the answer (killing the process after ``timeout``)."""
+        try:
+            out, err = self.popen.communicate(json.dumps(request).encode(), timeout)
+        except subprocess.TimeoutExpired:
+            return f"timed out after {timeout:g}s; the sandbox process was killed"
+        finally:
+            self.discard()
+        return _answer(self.popen.returncode, out, err)
+
+    def discard(self) -> None:
+        """Kill the process (if it still runs) and all it started; remove its directory."""
+        if self.popen.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if hasattr(os, "killpg"):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                else:  # pragma: no cover - Windows has no process groups
+                    self.popen.kill()
+            self.popen.communicate()  # reap it and close its pipes
+        self._cwd.cleanup()
 
 
 def _answer(code: int | None, out: bytes, err: bytes) -> dict[str, Any] | str:
@@ -202,59 +228,3 @@ def _edit(memory: Memory, blocks: list[dict[str, Any]]) -> None:
 
 
 _BLOCK_FIELDS = ("label", "value", "limit", "description", "read_only", "id")
-
-
-# -- the child -------------------------------------------------------------------------------
-
-
-class SandboxState:
-    """What a sandboxed tool gets as ``agent_state``: the agent's id, name and core memory."""
-
-    def __init__(self, id: str, name: str, memory: Memory) -> None:
-        self.id = id
-        """The agent's id."""
-        self.name = name
-        """The agent's name."""
-        self.memory = memory
-        """Core memory: real blocks, with their limits and read-only flags."""
-
-    @property
-    def archival(self) -> Any:
-        """Not available in the sandbox."""
-        raise ToolError("agent_state.archival is not available to a sandboxed tool")
-
-    @property
-    def recall(self) -> Any:
-        """Not available in the sandbox."""
-        raise ToolError("agent_state.recall is not available to a sandboxed tool")
-
-
-def _call(sent: dict[str, Any]) -> dict[str, Any]:
-    name = str(sent["name"])
-    recipe = Recipe(None, sent["source"], sent["function"], options=sent["options"])
-    try:
-        tool = build(recipe, name)
-    except Exception as e:  # the stored source is the user's code: any failure is reported
-        return {"status": "error", "built": False, "content": f"{type(e).__name__}: {e}"}
-    given = sent["state"]
-    state = None
-    if given is not None:
-        memory = Memory(Block(**fields) for fields in given["blocks"])
-        state = SandboxState(given["id"], given["name"], memory)
-    injected = {"agent_state": state} if "agent_state" in tool.injected else {}
-    try:
-        result = tool.invoke(sent["arguments"], **injected)
-    except InjectionError as e:
-        result = ToolResult("error", f"Error: {e}; a sandboxed tool is given only agent_state")
-    blocks = [b.model_dump() for b in state.memory] if state is not None else []
-    return {"status": result.status, "content": result.content, "blocks": blocks}
-
-
-def child() -> None:
-    """The child process: read the call from stdin, answer on stdout, exit."""
-    sent = json.loads(sys.stdin.buffer.read())
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # what the tool prints goes to stderr, never into the answer
-    answer.write(json.dumps(_call(sent)))
-    answer.flush()
-    os._exit(0)  # threads of a tool that timed out die with the process
