@@ -203,9 +203,10 @@ class Store:
         )
 
     def save_summary(self, agent_id: str, summary: str, summarized: int, error: str | None) -> None:
-        """Store the recursive summary and how many messages it covers."""
+        """Store the recursive summary and how many messages it covers (a new agent version)."""
         self.db.execute(
-            "UPDATE agents SET summary = ?, summarized = ?, summary_error = ? WHERE id = ?",
+            "UPDATE agents SET summary = ?, summarized = ?, summary_error = ?, "
+            "version = version + 1 WHERE id = ?",
             (summary, summarized, error, agent_id),
         )
 
