@@ -269,7 +269,8 @@ def _what(name: str, scope: dict[str, Any]) -> str:
         return "a function defined beside it"
     if inspect.isclass(value):
         return "a class defined beside it"
-    return f"a {type(value).__name__} defined beside it"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} defined beside it"
 
 
 def _body_problem(name: str, scope: dict[str, Any]) -> str:
