@@ -35,6 +35,7 @@ from agent._messages import (
     UsageStatistics,
 )
 from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall
+from agent._owner import Holder
 from agent._registry import ToolRegistry
 from agent._sanitize import sanitize
 from agent._store import Store
@@ -95,6 +96,8 @@ class _Turn:
     usage: Usage = field(default_factory=Usage)
     streak: _Streak = field(default_factory=_Streak)
     nudged: bool = False
+    released: bool = False
+    """Whether a commit of the turn already gave its lease back."""
 
 
 class Engine:
@@ -116,33 +119,38 @@ class Engine:
     async def turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
         """Run one turn for ``text``; yields messages as they happen, then usage and stop.
 
+        The turn takes the agent's lease in the same commit that saves the user's message,
+        and gives it back in its last commit.
+
         Raises:
             AgentBusyError: another client's turn of this agent did not end in time.
-            NotFoundError: the agent was deleted.
         """
-        async with live.lock, contextlib.AsyncExitStack() as held:
+        agent_id, turn = live.state.id, _Turn()
+        user = [Record("user", text)]
+        async with live.lock:
             try:
-                await held.enter_async_context(self.leases.hold(live.state.id))
+                await self.leases.take(agent_id, lambda: self._commit(live, user, take=True))
             except AgentBusyError:
                 raise
             except Exception as e:  # storage failed before the turn began: nothing was saved
-                yield self._failed(live, None, "Taking the agent's turn lease failed", e)
+                yield self._failed(live, None, "Saving the user message failed", e)
                 yield UsageStatistics()
                 yield StopReason(stop_reason="error")
                 return
-            async with contextlib.aclosing(self._turn(live, text)) as messages:
-                async for message in messages:
-                    yield message
+            try:
+                async with (
+                    self.leases.renewing(agent_id),
+                    contextlib.aclosing(self._turn(live, turn)) as messages,
+                ):
+                    async for message in messages:
+                        yield message
+            finally:
+                if not turn.released:
+                    await self.leases.give_back(agent_id)
 
-    async def _turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
-        turn = _Turn()
+    async def _turn(self, live: LiveAgent, turn: _Turn) -> AsyncGenerator[Message, None]:
         stop: StopReasonType = "max_steps"
-        try:
-            await self._commit(live, [Record("user", text)])
-        except Exception as e:  # storage failed: nothing of the turn was saved
-            yield self._failed(live, None, "Saving the user message failed", e)
-            stop = "error"
-        for step in range(live.state.max_steps if stop != "error" else 0):
+        for step in range(live.state.max_steps):
             last = step == live.state.max_steps - 1
             outcome: Next = Continue()
             async with contextlib.aclosing(self._step(live, turn, last)) as items:
@@ -279,7 +287,8 @@ class Engine:
             record = Record("assistant", text, status="delivered" if final else None)
             records.insert(0, record)
         if records:
-            await self._commit(live, records)
+            await self._commit(live, records, release=final)
+            turn.released = final
         if text and final:
             yield AssistantMessage(id=records[0].id, content=text, date=records[0].created_at)
         elif text:
@@ -329,7 +338,8 @@ class Engine:
             yield ToolReturnMessage(
                 tool_return=result.content, status=result.status, tool_call_id=call.id
             )
-        await self._commit(live, records + _notes(repaired), writes)
+        await self._commit(live, records + _notes(repaired), writes, release=sent)
+        turn.released = sent
         yield EndTurn("end_turn") if sent else Continue()
 
     async def _run(
@@ -365,9 +375,11 @@ class Engine:
             entry = live.known.blocks.get(block.id)
             if entry is None or before.get(id(block)) == block.__dict__:
                 continue  # a block new in this step, or one this tool left alone
-            found = self.store.versioned_block(block.id)
-            if found is None or found[1] == entry[0]:
+            if self.store.block_version(block.id) in (entry[0], None):
                 continue  # unchanged elsewhere (a deleted block fails at commit)
+            found = self.store.versioned_block(block.id)
+            if found is None:
+                continue
             fresh, version = fields(found[0]), found[1]
             merged = merge(entry[1], fields(block), fresh)
             if merged is None:  # keep what earlier tools of this step did, if that applies
@@ -387,35 +399,47 @@ class Engine:
         )
 
     async def _commit(
-        self, live: LiveAgent, records: list[Record], writes: StepWrites | None = None
-    ) -> None:
+        self,
+        live: LiveAgent,
+        records: list[Record],
+        writes: StepWrites | None = None,
+        *,
+        take: bool = False,
+        release: bool = False,
+    ) -> Holder | None:
         """Write the step's records, memory edits and tool writes atomically.
 
         Block writes compare and set on the versions this client last saw (an edit that lost a
-        race is re-applied to the fresh value, or the step fails); the turn's lease is checked
-        in the same transaction. Steps of several agents may share one commit
+        race is re-applied to the fresh value, or the step fails); the version bump checks, in
+        the same transaction, that the turn still holds its lease. ``take`` first takes the
+        lease (returning its holder, and writing nothing, when another turn has it);
+        ``release`` gives it back. Steps of several agents may share one commit
         (``GroupCommit``), each in its own savepoint.
         """
-        agent_id, known = live.state.id, live.known
+        agent_id, known, leases = live.state.id, live.known, self.leases
         written: dict[str, tuple[int, Fields]] = {}
+        holder: list[Holder] = []
 
         def write() -> None:
-            if not self.leases.holds(agent_id):
-                raise AgentBusyError(
-                    f"this turn lost its lease on agent {agent_id!r} (it stalled past "
-                    f"{self.leases.config.ttl:g} s and another turn took over)"
-                )
+            if take and (busy := leases.try_take(agent_id)) is not None:
+                holder.append(busy)
+                return
             self.store.add_messages(agent_id, records)
             written.update(self._write_blocks(live))
             if writes is not None:
                 writes.run()
-            self.store.bump_agent(agent_id)
+            self.store.bump_agent(agent_id, leases.me.owner)
+            if release:
+                leases.release(agent_id)
 
         await self.commits.commit(write)
+        if holder:
+            return holder[0]
         known.blocks.update(written)
         known.order = tuple(b.id for b in live.state.memory)
         known.agent += 1
         live.context.extend(records)
+        return None
 
     def _write_blocks(self, live: LiveAgent) -> dict[str, tuple[int, Fields]]:
         """Compare-and-set every edited block; attach new ones (inside the commit)."""

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from agent._commits import GroupCommit
@@ -23,7 +23,9 @@ from agent._errors import AgentBusyError
 from agent._owner import Holder
 from agent._store import Store
 
-__all__ = ["LeaseConfig", "Leases"]
+__all__ = ["Attempt", "LeaseConfig", "Leases"]
+
+Attempt = Callable[[], Awaitable[Holder | None]]
 
 logger = logging.getLogger("selfedit.lease")
 
@@ -53,28 +55,26 @@ class Leases:
     @contextlib.asynccontextmanager
     async def hold(self, agent_id: str) -> AsyncIterator[None]:
         """Hold the agent's lease for the body: wait for it, renew it, give it back."""
-        await self._take(agent_id)
-        renewing = asyncio.get_running_loop().create_task(self._renew(agent_id))
+        await self.take(agent_id, lambda: self._try(agent_id))
         try:
-            yield
+            async with self.renewing(agent_id):
+                yield
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
-            try:
-                await self.commits.commit(lambda: self.store.release_lease(agent_id, self.me.owner))
-            except Exception as e:  # a failing disk: the lease lapses by itself after ttl
-                logger.warning("could not release the lease on %r: %s", agent_id, e)
+            await self.give_back(agent_id)
 
-    def holds(self, agent_id: str) -> bool:
-        """Whether this client still holds the lease (inside a commit's transaction)."""
-        return self.store.holds_lease(agent_id, self.me.owner)
+    async def take(self, agent_id: str, attempt: Attempt) -> None:
+        """Call ``attempt`` until it takes the lease (returns ``None``), or the wait runs out.
 
-    async def _take(self, agent_id: str) -> None:
+        ``attempt`` returns who holds the lease when it is taken by another turn; a turn
+        passes one that also saves the user's message in the same transaction.
+
+        Raises:
+            AgentBusyError: the other turn did not end within ``config.wait`` seconds.
+        """
         deadline = time.monotonic() + self.config.wait
         pause = 0.002
         while True:
-            holder = await self._try(agent_id)
+            holder = await attempt()
             if holder is None:
                 return
             if time.monotonic() >= deadline:
@@ -85,14 +85,36 @@ class Leases:
             await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
             pause = min(pause * 2, 0.1)
 
+    def try_take(self, agent_id: str) -> Holder | None:
+        """Take the lease if free (inside a transaction); else who holds it."""
+        return self.store.take_lease(agent_id, self.me, self.config.ttl, time.time())
+
+    def release(self, agent_id: str) -> None:
+        """Give the lease back (inside a transaction: a turn's last commit does it)."""
+        self.store.release_lease(agent_id, self.me.owner)
+
+    async def give_back(self, agent_id: str) -> None:
+        """Give the lease back in a commit of its own (when no last commit did)."""
+        try:
+            await self.commits.commit(lambda: self.release(agent_id))
+        except Exception as e:  # a failing disk: the lease lapses by itself after ttl
+            logger.warning("could not release the lease on %r: %s", agent_id, e)
+
+    @contextlib.asynccontextmanager
+    async def renewing(self, agent_id: str) -> AsyncIterator[None]:
+        """Keep renewing the lease while the body runs."""
+        task = asyncio.get_running_loop().create_task(self._renew(agent_id))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def _try(self, agent_id: str) -> Holder | None:
         """One attempt to take the lease (in a commit shared with the steps of this tick)."""
         found: list[Holder | None] = []
-
-        def take() -> None:
-            found.append(self.store.take_lease(agent_id, self.me, self.config.ttl, time.time()))
-
-        await self.commits.commit(take)
+        await self.commits.commit(lambda: found.append(self.try_take(agent_id)))
         return found[0]
 
     async def _renew(self, agent_id: str) -> None:

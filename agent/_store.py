@@ -16,14 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agent._errors import NotFoundError
+from agent._errors import AgentBusyError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent._messages import ToolCall
 from agent._owner import Holder
 from agent._sql import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
-__all__ = ["AgentRow", "Store", "ToolRow", "Versions", "default_path", "record"]
+__all__ = ["AgentRow", "LeaseLost", "Store", "ToolRow", "Versions", "default_path", "record"]
 
 WAL_SIZE_LIMIT = 4 * 1024 * 1024
 """Bytes the write-ahead log is truncated to after a checkpoint (it never stays at its peak)."""
@@ -36,6 +36,10 @@ SELECT 'b', b.id, b.version, a.position, 0
 FROM agent_blocks a JOIN blocks b ON b.id = a.block_id WHERE a.agent_id = ?
 ORDER BY 1, 4
 """
+
+
+class LeaseLost(AgentBusyError):
+    """A turn's lease was taken over while the turn ran; its step must not commit."""
 
 
 def _create_private(path: Path) -> None:
@@ -264,6 +268,11 @@ class Store:
         ).fetchone()  # fmt: skip
         return None if row is None else int(row[0])
 
+    def block_version(self, block_id: str) -> int | None:
+        """A block's version (cheaper than reading it), or ``None``."""
+        row = self.db.execute("SELECT version FROM blocks WHERE id = ?", (block_id,)).fetchone()
+        return None if row is None else int(row[0])
+
     def versioned_block(self, block_id: str) -> tuple[Block, int] | None:
         """A block and its version, or ``None``."""
         row = self.db.execute("SELECT * FROM blocks WHERE id = ?", (block_id,)).fetchone()
@@ -312,18 +321,26 @@ class Store:
         blocks = tuple((r[1], int(r[2])) for r in rows[1:])
         return Versions(int(head[2]), (int(head[3]), int(head[4])), blocks)
 
-    def bump_agent(self, agent_id: str) -> int:
-        """Mark the agent (its row or its history) changed; its new version.
+    def bump_agent(self, agent_id: str, owner: str) -> int:
+        """Mark the agent (its row or its history) changed, if ``owner`` holds its turn lease.
+
+        Returns the new version.
 
         Raises:
             NotFoundError: the agent was deleted.
+            LeaseLost: ``owner`` no longer holds the lease (it stalled, and another turn took
+                over): the caller's transaction must not commit.
         """
         row = self.db.execute(
-            "UPDATE agents SET version = version + 1 WHERE id = ? RETURNING version", (agent_id,)
+            "UPDATE agents SET version = version + 1 WHERE id = ?1 AND EXISTS "
+            "(SELECT 1 FROM leases WHERE agent_id = ?1 AND owner = ?2) RETURNING version",
+            (agent_id, owner),
         ).fetchone()
-        if row is None:
+        if row is not None:
+            return int(row[0])
+        if self.agent(agent_id) is None:
             raise NotFoundError(f"agent {agent_id!r} was deleted")
-        return int(row[0])
+        raise LeaseLost(f"this turn lost its lease on agent {agent_id!r}")
 
     # -- the turn lease ------------------------------------------------------------------
 
@@ -355,13 +372,6 @@ class Store:
                 (expires_at, agent_id, owner),
             )
             return cursor.rowcount == 1
-
-    def holds_lease(self, agent_id: str, owner: str) -> bool:
-        """Whether ``owner`` holds the agent's lease (checked inside a step's commit)."""
-        row = self.db.execute(
-            "SELECT 1 FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
-        ).fetchone()
-        return row is not None
 
     def release_lease(self, agent_id: str, owner: str) -> None:
         """Give the lease back (only if this owner still holds it)."""
