@@ -34,6 +34,7 @@ from agent._messages import (
 from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall, ModelUsage
 from agent._openai import OpenAIModel
 from agent._registry import StoredTool
+from agent._sandbox import Sandbox
 from agent._state import AgentState
 from agent._sync import Client
 
@@ -58,6 +59,7 @@ __all__ = [
     "OpenAIModel",
     "ReasoningMessage",
     "Response",
+    "Sandbox",
     "StopReason",
     "StoredTool",
     "SystemMessage",

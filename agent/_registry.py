@@ -203,6 +203,8 @@ class ToolRegistry:
         A tool that is gone, or whose row is broken, still resolves: its calls return a tool
         error that names the problem and the fix.
         """
+        if not isinstance(ref, dict):  # an agents row written by something else
+            ref = {"name": None, "id": None}
         tool_id, name = ref.get("id"), ref.get("name")
         tool_id = tool_id if isinstance(tool_id, str) else None
         name = name if isinstance(name, str) and name else (tool_id or "unknown_tool")

@@ -237,8 +237,14 @@ class Tools:
         fresh = registry.by_id(stored.id)
         for live in self._client._live.values():
             tools = live.state.tools
-            tools[:] = [fresh if t.name == stored.name else t for t in tools]
+            tools[:] = [fresh if self._replaced(t, stored) else t for t in tools]
         return stored
+
+    @staticmethod
+    def _replaced(tool: object, stored: StoredTool) -> bool:
+        """Whether an upsert of ``stored`` replaces ``tool`` in a loaded agent."""
+        same_row = getattr(tool, "id", None) == stored.id
+        return same_row or (stored.override and getattr(tool, "name", None) == stored.name)
 
     async def list(self) -> list[StoredTool]:
         """Every registered tool."""

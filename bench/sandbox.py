@@ -19,8 +19,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from agent import AsyncClient, Block, Memory
-from agent._sandbox import _BOOT, Sandbox
+from agent import AsyncClient, Block, Memory, Sandbox
+from agent._sandbox import _BOOT
 from agent._state import AgentState
 from toolkit import Tool
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent import AgentState, AsyncClient, Block, Memory, ToolReturnMessage
-from agent._sandbox import Sandbox
+from agent import AgentState, AsyncClient, Block, Memory, Sandbox, ToolReturnMessage
 from agent.testing import ScriptedModel, call, send
 from toolkit import Tool
 

@@ -168,3 +168,50 @@ def test_function_problems_are_schema_errors() -> None:
         SchemaError, match=r"function 'f'.*\n.*parameter 'a' has no type annotation"
     ):
         Tool.from_source("def f(a):\n    '''F.\n\n    Args:\n        a: A.\n    '''\n")
+
+
+SHOUT = '''
+import json
+
+from toolkit import tool
+
+
+@tool(name="ignored_here")
+def shout(text: str) -> str:
+    """Shout a text.
+
+    Args:
+        text: What to shout.
+    """
+    return json.dumps(text.upper())
+'''
+
+
+def test_function_picks_the_def_and_name_names_the_tool() -> None:
+    t = Tool.from_source(SHOUT, name="shout_tool", function="shout", return_char_limit=5)
+    assert t.name == "shout_tool"
+    assert t.options == {"name": "shout_tool", "return_char_limit": 5}
+    assert t.invoke({"text": "hi"}).content == '"HI"'
+    assert t.source is not None
+    assert "import json" in t.source  # only the decorator line is dropped
+    assert "@tool" not in t.source
+
+
+def test_namespace_gives_names_besides_the_sources_own() -> None:
+    code = '''
+def clip(items: list[int]) -> list[int]:
+    """Clip a list.
+
+    Args:
+        items: The list.
+    """
+    return items[:LIMIT]
+'''
+    t = Tool.from_source(code, namespace={"LIMIT": 1, "__name__": "not copied"})
+    assert t.invoke({"items": [1, 2, 3]}).value == [1]
+
+
+def test_options_record_what_differs_from_the_defaults() -> None:
+    t = Tool.from_source(WORD_COUNT, strict=False, timeout=2.0, docstring_style="google")
+    assert t.options == {"strict": False, "timeout": 2.0, "docstring_style": "google"}
+    assert Tool.from_source(WORD_COUNT).options == {}
