@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,14 @@ def test_a_step_commits_its_messages_and_memory_together(
     assert second.agents.blocks.retrieve(agent.id, block_label="human").value == "Name: Bob"
     kinds = [m.message_type for m in second.agents.messages.list(agent_id=agent.id)]
     assert kinds == ["user_message"]
+
+
+def test_the_database_is_created_private(tmp_path: Path, make_client: MakeClient) -> None:
+    path = tmp_path / "home" / "agents.db"
+    client = make_client(path, model=ScriptedModel([send("hi")]))
+    agent = client.agents.create(memory_blocks=[{"label": "human", "value": "secret"}])
+    client.agents.messages.create(agent_id=agent.id, messages=user())
+    files = [path, *path.parent.glob("agents.db-*")]
+    assert len(files) == 3  # the database, its WAL and its shared-memory index
+    assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {oct(0o600)}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
