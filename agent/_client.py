@@ -34,6 +34,7 @@ from agent._resources import (
     Passages,
     Tools,
 )
+from agent._sandbox import Sandbox
 from agent._state import DEFAULT_SYSTEM, AgentState
 from agent._store import AgentRow, Store, default_path
 from agent._text import bad_fields
@@ -64,6 +65,8 @@ class AsyncClient:
             the process was on this host.
         lease_wait: seconds a turn waits for another client's turn of the same agent before
             raising ``AgentBusyError``.
+        sandbox: run every self-contained source-only tool in a separate process with these
+            settings (see ``Sandbox``); by default only tools upserted with ``sandbox=True``.
 
     Any number of clients, in any number of processes, may share one database: it is the
     single source of truth, and what a client holds in memory is a cache (docs/agents.md).
@@ -78,6 +81,7 @@ class AsyncClient:
         summarizer: Model | None = None,
         lease_ttl: float = 30.0,
         lease_wait: float = 300.0,
+        sandbox: Sandbox | None = None,
     ) -> None:
         problems = [
             f"{name} must be a positive number of seconds, got {value!r}"
@@ -88,7 +92,7 @@ class AsyncClient:
         if problems:
             raise ConfigError("AsyncClient", problems)
         self.store = Store(default_path() if path is None else path)
-        self.registry = ToolRegistry(self.store)
+        self.registry = ToolRegistry(self.store, sandbox=sandbox)
         commits = GroupCommit(self.store)
         self.leases = Leases(self.store, commits, LeaseConfig(ttl=lease_ttl, wait=lease_wait))
         self.engine = Engine(self.store, self.registry, self.leases, summarizer)

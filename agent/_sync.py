@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from agent._client import AsyncClient
 from agent._embedding import EmbeddingModel
 from agent._model import Model
+from agent._sandbox import Sandbox
 
 __all__ = ["Client"]
 
@@ -96,6 +97,7 @@ class Client(_Sync):
         summarizer: Model | None = None,
         lease_ttl: float = 30.0,
         lease_wait: float = 300.0,
+        sandbox: Sandbox | None = None,
     ) -> None:
         portal = _Portal()
         try:
@@ -107,6 +109,7 @@ class Client(_Sync):
                     summarizer=summarizer,
                     lease_ttl=lease_ttl,
                     lease_wait=lease_wait,
+                    sandbox=sandbox,
                 )
             )
         except BaseException:

@@ -130,7 +130,8 @@ def main() -> None:
     )
     check, lease = asyncio.run(guarantees())
     print(
-        f"\nfreshness check, nothing changed: {check:.1f} us ({check / 1000 / small:.0%} of a step);"
+        f"\nfreshness check, nothing changed: {check:.1f} us"
+        f" ({check / 1000 / small:.0%} of a step);"
         f" turn lease take + release: {lease:.3f} ms per turn"
         f" ({lease / (small * STEPS_PER_TURN):.0%} of a {STEPS_PER_TURN}-step turn)"
     )
