@@ -102,14 +102,20 @@ class Leases:
 
     @contextlib.asynccontextmanager
     async def renewing(self, agent_id: str) -> AsyncIterator[None]:
-        """Keep renewing the lease while the body runs."""
-        task = asyncio.get_running_loop().create_task(self._renew(agent_id))
+        """Keep renewing the lease while the body runs (a timer, every ``ttl / 3``)."""
+        loop = asyncio.get_running_loop()
+        interval = self.config.ttl / 3
+        timer: list[asyncio.TimerHandle] = []
+
+        def renew() -> None:
+            if self._renew(agent_id):
+                timer[0] = loop.call_later(interval, renew)
+
+        timer.append(loop.call_later(interval, renew))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            timer[0].cancel()
 
     async def _try(self, agent_id: str) -> Holder | None:
         """One attempt to take the lease (in a commit shared with the steps of this tick)."""
@@ -117,14 +123,14 @@ class Leases:
         await self.commits.commit(lambda: found.append(self.try_take(agent_id)))
         return found[0]
 
-    async def _renew(self, agent_id: str) -> None:
-        interval = self.config.ttl / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                expires = time.time() + self.config.ttl
-                if not self.store.renew_lease(agent_id, self.me.owner, expires):
-                    logger.warning("the lease on %r was taken over; this turn will fail", agent_id)
-                    return
-            except Exception as e:  # the next commit's lease check decides
-                logger.warning("renewing the lease on %r failed: %s", agent_id, e)
+    def _renew(self, agent_id: str) -> bool:
+        """Extend the lease; False when it was taken over (the turn's next commit fails)."""
+        try:
+            expires = time.time() + self.config.ttl
+            if self.store.renew_lease(agent_id, self.me.owner, expires):
+                return True
+            logger.warning("the lease on %r was taken over; this turn will fail", agent_id)
+            return False
+        except Exception as e:  # the next commit's lease check decides
+            logger.warning("renewing the lease on %r failed: %s", agent_id, e)
+            return True

@@ -3,6 +3,7 @@
 One test per failure found by the fault probes of the "one agent, many clients" issue.
 """
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Callable
@@ -343,3 +344,30 @@ def test_a_full_database_ends_every_turn_cleanly_and_recovers(
     kinds = [m.message_type for m in client.agents.messages.list(agent_id=agent.id)]
     turn = ["user_message", "tool_call_message", "tool_return_message", "assistant_message"]
     assert kinds == turn * 2
+
+
+# -- the lease outlives a slow step -------------------------------------------------------
+
+
+async def test_a_turn_slower_than_its_lease_keeps_it_by_renewing(tmp_path: Path) -> None:
+    order: list[str] = []
+
+    async def slow(request: ModelRequest) -> ModelResponse:
+        said = str(request.last_user_message)
+        order.append(f"start {said}")
+        await asyncio.sleep(0.6)  # twice the lease's lifetime
+        order.append(f"end {said}")
+        return send("done")
+
+    path = tmp_path / "db.sqlite"
+    first = AsyncClient(path, model=FunctionModel(slow), lease_ttl=0.3)
+    second = AsyncClient(path, model=FunctionModel(slow), lease_ttl=0.3, lease_wait=5)
+    agent = await first.agents.create()
+    one = asyncio.create_task(first.agents.messages.create(agent_id=agent.id, messages=user("a")))
+    await asyncio.sleep(0.05)
+    two = await second.agents.messages.create(agent_id=agent.id, messages=user("b"))
+    assert (await one).stop_reason == "end_turn"
+    assert two.stop_reason == "end_turn"
+    assert order == ["start a", "end a", "start b", "end b"]
+    first.close()
+    second.close()
