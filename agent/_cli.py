@@ -1,4 +1,4 @@
-"""The ``selfedit`` command line: ``schema``, ``chat``, ``agents list`` and ``agents show``.
+"""The ``selfedit`` command line: ``schema``, ``chat``, ``agents list``, ``agents show``, ``serve``.
 
 ``selfedit schema FILE_OR_MODULE [--name NAME ...] [--strict | --loose]`` prints the OpenAI
 schema of every ``@tool`` in a file or module (or of plain documented functions named with
@@ -76,7 +76,45 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--loose", dest="strict", action="store_const", const=False)
     schema.set_defaults(run=_schema)
     add_commands(commands)
+    _add_serve(commands)
     return parser
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``selfedit serve``; the server itself (FastAPI, uvicorn) is imported only when it runs."""
+    serve = commands.add_parser("serve", help="serve Letta's REST API (needs selfedit[server])")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument("--port", type=int, default=8283)
+    serve.add_argument("--db", default=None, help="the database (default ~/.selfedit/selfedit.db)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN' ($SELFEDIT_SERVER_TOKEN)",
+    )
+    serve.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback address without a token"
+    )
+    serve.add_argument("--max-body", type=int, default=None, help="bytes per request (4 MiB)")
+    serve.add_argument(
+        "--stand-in",
+        default=None,
+        metavar="SPEC",
+        help="for tests and benchmarks only: every agent uses this model instead of its own "
+        "('echo', 'instant', or module:attribute); $SELFEDIT_SERVER_STAND_IN",
+    )
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # an optional dependency (FastAPI, uvicorn): imported only when `serve` runs
+    try:
+        server = importlib.import_module("agent.server._serve")
+    except ImportError as e:
+        print(f"error: selfedit serve needs: pip install 'selfedit[server]' ({e})", file=sys.stderr)
+        return 2
+    status: int = server.serve(args)
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:

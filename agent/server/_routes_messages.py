@@ -1,0 +1,115 @@
+"""``/v1/agents/{agent_id}/messages``: turns (whole or streamed) and the conversation.
+
+A stream is ``text/event-stream``: one ``data: <json>`` event per message as each step
+finishes, the usage chunk, then ``data: [DONE]``. A client that goes away mid-stream ends the
+turn the way any stream left early does: the turn is closed, its lease given back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from agent._errors import NotFoundError
+from agent._messages import Message, Usage, UsageStatistics
+from agent.server._letta import JSON, messages_json, usage_json
+from agent.server._routes_agents import client_of
+from agent.server._schemas import MessageCreate
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/agents/{agent_id}")
+
+
+def _inputs(body: MessageCreate) -> list[Mapping[str, Any]]:
+    if body.stream_tokens:
+        raise HTTPException(501, "stream_tokens is not supported: whole messages are streamed")
+    return [m.model_dump() for m in body.messages]
+
+
+def _name(request: Request, agent_id: str) -> str:
+    row = client_of(request).store.agent(agent_id)
+    if row is None:
+        raise NotFoundError(f"no agent with id {agent_id!r}")
+    return row.name
+
+
+@router.post("/messages")
+async def create_message(request: Request, agent_id: str, body: MessageCreate) -> JSON:
+    """``client.agents.messages.create(...)``: this turn's messages (not the user's) and usage."""
+    name, inputs = _name(request, agent_id), _inputs(body)
+    response = await client_of(request).agents.messages.create(agent_id=agent_id, messages=inputs)
+    return {"messages": messages_json(response.messages, name), "usage": usage_json(response.usage)}
+
+
+@router.post("/messages/stream")
+async def create_stream(request: Request, agent_id: str, body: MessageCreate) -> StreamingResponse:
+    """``client.agents.messages.create_stream(...)``: server-sent events."""
+    name, inputs = _name(request, agent_id), _inputs(body)
+    turn = client_of(request).agents.messages.create_stream(agent_id=agent_id, messages=inputs)
+    return StreamingResponse(
+        _events(turn, name),
+        media_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(turn: AsyncIterator[Message], name: str) -> AsyncIterator[str]:
+    calls: list[Message] = []  # the tool calls so far: tool returns are named after them
+    usage: Usage | None = None
+    try:
+        async for message in turn:
+            if isinstance(message, UsageStatistics):
+                usage = message
+                continue
+            calls.append(message)
+            for item in messages_json(calls, name, streamed=True)[-1:]:
+                if item.get("id") == message.id:
+                    yield _event(item)
+        yield _event(usage_json(usage or Usage()))
+        yield "data: [DONE]\n\n"
+    finally:
+        await turn.aclose()  # type: ignore[attr-defined]
+
+
+def _event(item: JSON) -> str:
+    return f"data: {json.dumps(item, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+@router.get("/messages")
+async def list_messages(
+    request: Request,
+    agent_id: str,
+    limit: int = 10,
+    before: str | None = None,
+    after: str | None = None,
+) -> list[JSON]:
+    """``client.agents.messages.list(agent_id)``: the newest ``limit``, oldest first.
+
+    ``before`` / ``after``: only messages older / newer than the message with that id.
+    """
+    if limit < 0:
+        raise HTTPException(422, "limit must not be negative")
+    name = _name(request, agent_id)
+    messages = await client_of(request).agents.messages.list(agent_id=agent_id)
+    ids = [m.id for m in messages]
+    for cursor in (before, after):
+        if cursor is not None and cursor not in ids:
+            raise HTTPException(404, f"no message with id {cursor!r} in this agent's history")
+    start = ids.index(after) + 1 if after is not None else 0
+    end = ids.index(before) if before is not None else len(messages)
+    while start < end and ids[start] == after:  # parts of one record share its id
+        start += 1
+    while end > start and before is not None and ids[end - 1] == before:
+        end -= 1
+    window = messages[start:end]
+    window = (
+        (window[:limit] if after is not None and before is None else window[-limit:])
+        if limit
+        else []
+    )
+    return messages_json(window, name)

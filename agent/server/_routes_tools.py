@@ -1,0 +1,90 @@
+"""``/v1/tools/``, ``/v1/blocks/`` and ``/v1/health/``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+
+from agent._errors import NotFoundError
+from agent.server._letta import BASE_ID_PREFIX, JSON, block_json, tool_json
+from agent.server._routes_agents import client_of
+from agent.server._schemas import BlockModify, ToolUpsert
+from agent.server._tool_source import describe_source, store_source_tool
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1")
+
+VERSION = "0.6.54"
+"""The Letta server version whose API this server speaks."""
+
+
+@router.get("/health/")
+async def health() -> JSON:
+    """``client.health.check()``."""
+    return {"version": VERSION, "status": "ok"}
+
+
+@router.put("/tools/")
+async def upsert_tool(request: Request, body: ToolUpsert) -> JSON:
+    """``client.tools.upsert_from_function(func=...)``: a tool from its source, by name."""
+    if body.source_type not in (None, "python"):
+        raise HTTPException(501, f"source_type {body.source_type!r}: only python is supported")
+    if body.args_json_schema or body.json_schema:
+        raise HTTPException(
+            501, "a hand-written schema is not supported: it is derived from the source"
+        )
+    described = await describe_source(body.source_code)
+    return tool_json(store_source_tool(client_of(request), described))
+
+
+router.add_api_route("/tools/", upsert_tool, methods=["POST"], name="create_tool")
+
+
+@router.get("/tools/")
+async def list_tools(request: Request) -> list[JSON]:
+    """``client.tools.list()``: the built-in tools, then the stored ones."""
+    client = client_of(request)
+    stored = client.registry.list()
+    names = {t.name for t in stored}
+    builtin = [t for n, t in client.registry.standard().items() if n not in names]
+    return [*(tool_json(t) for t in builtin), *(tool_json(t) for t in stored)]
+
+
+@router.get("/tools/{tool_id}")
+async def retrieve_tool(request: Request, tool_id: str) -> JSON:
+    """``client.tools.retrieve(tool_id)``."""
+    client = client_of(request)
+    if tool_id.startswith(BASE_ID_PREFIX):
+        found = client.registry.standard().get(tool_id.removeprefix(BASE_ID_PREFIX))
+        if found is None:
+            raise NotFoundError(f"no tool with id {tool_id!r}")
+        return tool_json(found)
+    for stored in client.registry.list():
+        if stored.id == tool_id:
+            return tool_json(stored)
+    raise NotFoundError(f"no tool with id {tool_id!r}")
+
+
+@router.get("/blocks/{block_id}")
+async def retrieve_block(request: Request, block_id: str) -> JSON:
+    """``client.blocks.retrieve(block_id)``: 404 ``Block not found`` for an unknown id."""
+    try:
+        return block_json(await client_of(request).blocks.retrieve(block_id))
+    except NotFoundError:
+        raise HTTPException(404, "Block not found") from None
+
+
+@router.patch("/blocks/{block_id}")
+async def modify_block(request: Request, block_id: str, body: BlockModify) -> JSON:
+    """``client.blocks.modify(block_id, ...)``: one atomic write, never waiting for a turn."""
+    client = client_of(request)
+    block = client.store.block(block_id)
+    if block is None:
+        raise HTTPException(404, "Block not found")
+    if body.label is not None and body.label != block.label:
+        raise HTTPException(501, "renaming a block is not supported by selfedit")
+    with client.store.transaction():
+        fresh = client.store.block(block_id) or block
+        edited = fresh.edited(value=body.value, limit=body.limit, description=body.description)
+        client.store.save_block(edited)
+    return block_json(edited)
