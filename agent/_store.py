@@ -350,17 +350,25 @@ class Store:
         Returns ``None`` when taken, else who holds it.
         """
         with self.transaction():  # BEGIN IMMEDIATE: one taker at a time
+            taken = self.db.execute(  # the common case in one statement: free or expired
+                "INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (agent_id) DO "
+                "UPDATE SET owner = ?2, host = ?3, pid = ?4, acquired_at = ?5, expires_at = ?6 "
+                "WHERE leases.owner = ?2 OR leases.expires_at <= ?5",
+                (agent_id, me.owner, me.host, me.pid, now, now + ttl),
+            ).rowcount
+            if taken:
+                return None
             row = self.db.execute(
                 "SELECT owner, host, pid, acquired_at, expires_at FROM leases WHERE agent_id = ?",
                 (agent_id,),
             ).fetchone()
-            if row is not None:
-                holder = Holder(row[0], row[1], int(row[2]), float(row[3]), float(row[4]))
-                if holder.owner != me.owner and holder.expires_at > now and holder.alive():
-                    return holder
-            self.db.execute(
-                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
-                (agent_id, me.owner, me.host, me.pid, now, now + ttl),
+            holder = Holder(row[0], row[1], int(row[2]), float(row[3]), float(row[4]))
+            if holder.alive():
+                return holder
+            self.db.execute(  # its process is gone (kill -9): take it over at once
+                "UPDATE leases SET owner = ?, host = ?, pid = ?, acquired_at = ?, expires_at = ? "
+                "WHERE agent_id = ?",
+                (me.owner, me.host, me.pid, now, now + ttl, agent_id),
             )
             return None
 
