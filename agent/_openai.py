@@ -66,16 +66,22 @@ class OpenAIModel:
         return self._client
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
-        """The JSON body posted to the server's ``/chat/completions``, exactly as sent."""
-        body: dict[str, Any] = {"model": self.model, "messages": request.messages}
-        if request.tools:
-            body["tools"] = request.tools
-            body["tool_choice"] = _tool_choice(request.tool_choice)
-            if self._parallel is not None:
-                body["parallel_tool_calls"] = self._parallel
+        """The JSON body posted to the server's ``/chat/completions``, exactly as sent.
+
+        Keys come in the order ``chat.completions.create`` would send them, so the bytes on the
+        wire are the same as through it.
+        """
+        body: dict[str, Any] = {"model": self.model}
         if self._stream:
             body["stream"] = True
+        body["messages"] = request.messages
+        if request.tools and self._parallel is not None:
+            body["parallel_tool_calls"] = self._parallel
+        if self._stream:
             body["stream_options"] = {"include_usage": True}
+        if request.tools:
+            body["tool_choice"] = _tool_choice(request.tool_choice)
+            body["tools"] = request.tools
         return body
 
     async def complete(self, request: ModelRequest) -> ModelResponse:

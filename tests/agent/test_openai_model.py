@@ -321,3 +321,162 @@ async def test_a_real_call_is_blocked_even_with_retries(
     model = OpenAIModel("openai/gpt-4o-mini", api_key="test")  # default max_retries
     with pytest.raises(RealModelCallBlocked):
         await model.complete(ModelRequest([{"role": "user", "content": "hi"}], []))
+
+
+# The request goes through the openai client's low-level ``post``, not ``chat.completions.create``
+# (whose per-message transform walk is the cost): everything on the wire must stay the same.
+
+
+def big_request() -> ModelRequest:
+    call = tool_call("core_memory_append", {"label": "human", "content": "Ünïcode ☕"}, "c1")
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "You are Sam. \u2028"}]
+    for i in range(20):
+        messages.append({"role": "user", "content": f'message {i} \U0001f600 "quoted"'})
+        messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
+        messages.append({"role": "tool", "tool_call_id": "c1", "content": "None"})
+    tools = [t.openai_schema() for t in BASE_TOOLS]
+    return ModelRequest(messages, tools, tool_choice="send_message")
+
+
+async def test_the_wire_is_what_chat_completions_create_sends() -> None:
+    reply = completion(tool_call("send_message", {"message": "ok"}, "c1"))
+    server = FakeOpenAI(reply, reply)
+    model = server.model(parallel_tool_calls=False, timeout=30.0)
+    request = big_request()
+    ours = await model.complete(request)
+    theirs = await model.client.chat.completions.create(**model.body(request))
+    new, old = server.requests
+    assert new.content == old.content
+    assert (new.method, new.url) == (old.method, old.url)
+    assert dict(new.headers) == dict(old.headers)
+    assert new.extensions.get("timeout") == old.extensions.get("timeout")
+    assert ours.tool_calls[0].name == theirs.choices[0].message.tool_calls[0].function.name
+
+
+async def test_transient_failures_are_still_retried_by_the_openai_client() -> None:
+    busy = (503, {"error": {"message": "overloaded"}})
+    server = ImpatientOpenAI(busy, busy, completion(content="finally"))
+    reply = await server.model().complete(ModelRequest(user(), []))
+    assert reply.text == "finally"
+    assert [r.headers["x-stainless-retry-count"] for r in server.requests] == ["0", "1", "2"]
+
+
+class ImpatientOpenAI(FakeOpenAI):
+    """Asks to be retried within a millisecond (the client's own backoff, shortened)."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        response.headers["retry-after-ms"] = "1"
+        return response
+
+
+async def test_a_reply_that_is_not_a_chat_completion_is_a_model_error() -> None:
+    server = FakeOpenAI({"choices": "nope"}, {"choices": []})
+    model = server.model()
+    with pytest.raises(ModelError, match=r"gpt-4o-mini: the reply is not a chat completion"):
+        await model.complete(ModelRequest(user(), []))
+    with pytest.raises(ModelError, match="the reply had no choices"):
+        await model.complete(ModelRequest(user(), []))
+
+
+async def test_a_lenient_server_reply_is_read() -> None:
+    reply = completion(tool_call("send_message", {"message": "ok"}, "c1"))
+    reply["choices"][0]["finish_reason"] = "eos"  # llama.cpp-style, not an OpenAI literal
+    reply["choices"][0]["message"]["tool_calls"].append({"id": "x", "type": "custom"})
+    reply["usage"] = None
+    reply["extra"] = {"server": "llama.cpp"}
+    response = await FakeOpenAI(reply).model().complete(ModelRequest(user(), []))
+    assert response.finish_reason == "eos"
+    assert [c.name for c in response.tool_calls] == ["send_message"]
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (0, 0)
+
+
+def sse(*chunks: dict[str, Any]) -> bytes:
+    events = [f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"]
+    return "".join(events).encode()
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [choice], **extra}
+
+
+def call_delta(index: int, arguments: str, **first: str) -> dict[str, Any]:
+    function: dict[str, Any] = {"arguments": arguments}
+    if "name" in first:
+        function["name"] = first["name"]
+    delta: dict[str, Any] = {"index": index, "function": function}
+    if "id" in first:
+        delta.update(id=first["id"], type="function")
+    return {"tool_calls": [delta]}
+
+
+class StreamingOpenAI(FakeOpenAI):
+    """Answers every request with the same server-sent-event stream."""
+
+    def __init__(self, stream: bytes) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        headers = {"content-type": "text/event-stream"}
+        return httpx2.Response(200, headers=headers, content=self.stream)
+
+
+async def test_a_streamed_reply_is_assembled(make_async_client: MakeAsyncClient) -> None:
+    usage = {"prompt_tokens": 30, "completion_tokens": 9, "total_tokens": 39}
+    server = StreamingOpenAI(
+        sse(
+            chunk({"role": "assistant", "content": "Noting "}),
+            chunk({"content": "that."}),
+            chunk(call_delta(0, '{"label": "human", ', id="c1", name="core_memory_append")),
+            chunk(call_delta(0, '"content": "Likes tea."}')),
+            chunk(call_delta(1, "", id="c2", name="send_message")),
+            chunk(call_delta(1, '{"message": "Noted."}')),
+            chunk({}, "tool_calls"),
+            {"id": "chatcmpl-1", "choices": [], "usage": usage},
+        )
+    )
+    client, agent, response = await run(make_async_client, server.model(stream=True))
+    assert response.stop_reason == "end_turn"
+    assert [m.message_type for m in response.messages] == [
+        "reasoning_message",
+        "tool_call_message",
+        "tool_return_message",
+        "assistant_message",
+    ]
+    assert response.messages[0].reasoning == "Noting that."
+    assert response.messages[-1].content == "Noted."
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (30, 9)
+    human = await client.agents.blocks.retrieve(agent.id, block_label="human")
+    assert human.value == "Name: Bob\nLikes tea."
+    (body,) = server.bodies
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["tool_choice"] == "required"
+
+
+async def test_a_streamed_reply_direct_from_the_model() -> None:
+    server = StreamingOpenAI(sse(chunk({"content": "hel"}), chunk({"content": "lo"}, "stop")))
+    model = server.model(stream=True)
+    request = ModelRequest(user(), [])
+    reply = await model.complete(request)
+    assert (reply.text, reply.tool_calls, reply.finish_reason) == ("hello", [], "stop")
+    assert server.bodies[0] == model.body(request)
+    async for _ in await model.client.chat.completions.create(**model.body(request)):
+        pass
+    new, old = server.requests
+    assert (new.content, dict(new.headers)) == (old.content, dict(old.headers))
+
+
+async def test_an_error_inside_a_stream_is_a_model_error() -> None:
+    server = StreamingOpenAI(sse(chunk({"content": "hel"}), {"error": {"message": "overloaded"}}))
+    with pytest.raises(ModelError, match="APIError: overloaded"):
+        await server.model(stream=True).complete(ModelRequest(user(), []))
+
+
+async def test_a_stream_without_choices_is_a_model_error() -> None:
+    server = StreamingOpenAI(sse({"id": "chatcmpl-1", "choices": []}))
+    with pytest.raises(ModelError, match="the reply had no choices"):
+        await server.model(stream=True).complete(ModelRequest(user(), []))
