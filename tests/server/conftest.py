@@ -46,7 +46,8 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         *args: str, port: int | None = None, stand_in: str = "seed_notebook:scripted_model"
     ) -> str:
         port = port or free_port()
-        env = {**os.environ, "PYTHONPATH": str(EXAMPLES), "SELFEDIT_SERVER_TOKEN": ""}
+        path = os.pathsep.join(filter(None, [str(EXAMPLES), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path, "SELFEDIT_SERVER_TOKEN": ""}
         command = [sys.executable, "-m", "agent._cli", "serve", "--port", str(port)]
         command += ["--db", str(tmp_path / f"server-{port}.db"), "--stand-in", stand_in, *args]
         process = subprocess.Popen(
