@@ -201,7 +201,7 @@ def messages_json(
     """
     tools: dict[str, str] = {}
     out: list[JSON] = []
-    for index, message in enumerate(messages):
+    for message in messages:
         if isinstance(message, StopReason):
             continue
         if isinstance(message, UsageStatistics):
@@ -209,12 +209,23 @@ def messages_json(
             continue
         if isinstance(message, ToolCallMessage):
             tools[message.tool_call.tool_call_id] = message.tool_call.name
-        out.append(message_json(message, agent_name, index, tools, streamed))
+        out.append(message_json(message, agent_name, tools, streamed))
     return out
 
 
+_PART = {
+    "system_message": 0,
+    "user_message": 1,
+    "reasoning_message": 2,
+    "tool_call_message": 3,
+    "tool_return_message": 4,
+    "assistant_message": 5,
+}
+"""The parts of one stored message share its id; each part's ``otid`` is its id and this."""
+
+
 def message_json(
-    message: Message, agent_name: str | None, index: int, tools: dict[str, str], streamed: bool
+    message: Message, agent_name: str | None, tools: dict[str, str], streamed: bool
 ) -> JSON:
     """One Letta message."""
     fields = message.model_dump(mode="json", exclude={"id", "date", "message_type"})
@@ -230,7 +241,7 @@ def message_json(
         "date": _date(message.date),
         "name": name,
         "message_type": message.message_type,
-        "otid": f"{message.id.removeprefix('message-')}-{index}",
+        "otid": f"{message.id.removeprefix('message-')}-{_PART[message.message_type]}",
         "sender_id": None,
         **fields,
     }
