@@ -255,8 +255,14 @@ def _importable(module: str) -> bool:
     loaded = sys.modules.get(module)
     if module == "__main__" or getattr(loaded, "__spec__", None) is None:
         return False  # made by exec or Tool.from_source: no file a new process could import
-    # loaded from a path that is not on sys.path (a file run by path) cannot be found again
-    return importlib.machinery.PathFinder.find_spec(module.partition(".")[0]) is not None
+    # loaded from a path no finder knows (a file run by path) cannot be found again; ask the
+    # finders themselves, not sys.modules (editable installs have a finder of their own)
+    top = module.partition(".")[0]
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is not None and find(top, None) is not None:
+            return True
+    return False
 
 
 def _what(name: str, scope: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """The examples run in the test suite, so they never rot."""
 
 import json
+import os
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -67,3 +69,18 @@ def test_tools_demo_shows_schemas_and_results(
     ]
     assert "-> [error] Error: tool 'roll_dice': invalid arguments" in out
     assert "unknown tool 'send_email'" in out
+
+
+def test_the_seed_notebook_runs_as_a_script_as_make_demo_runs_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env["SELFEDIT_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "seed_notebook.py")],
+        cwd=EXAMPLES.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.rstrip().endswith("tasks: []")
