@@ -107,7 +107,8 @@ class AsyncClient:
         self.tools = Tools(self)
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database, giving back any turn lease this client still holds."""
+        self.leases.give_back_all()
         self.store.close()
 
     # -- loading -------------------------------------------------------------------------

@@ -100,6 +100,13 @@ class Leases:
         except Exception as e:  # a failing disk: the lease lapses by itself after ttl
             logger.warning("could not release the lease on %r: %s", agent_id, e)
 
+    def give_back_all(self) -> None:
+        """Give back every lease of this client (on close: a turn abandoned mid-way holds one)."""
+        try:
+            self.store.release_leases(self.me.owner)
+        except Exception as e:  # a closed or failing database: they lapse after ttl
+            logger.warning("could not release this client's leases: %s", e)
+
     @contextlib.asynccontextmanager
     async def renewing(self, agent_id: str) -> AsyncIterator[None]:
         """Keep renewing the lease while the body runs (a timer, every ``ttl / 3``)."""

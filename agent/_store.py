@@ -388,6 +388,11 @@ class Store:
                 "DELETE FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
             )
 
+    def release_leases(self, owner: str) -> None:
+        """Give back every lease ``owner`` holds."""
+        with self.transaction():
+            self.db.execute("DELETE FROM leases WHERE owner = ?", (owner,))
+
     # -- messages ------------------------------------------------------------------------
 
     def add_messages(self, agent_id: str, records: list[Record]) -> None:

@@ -371,3 +371,19 @@ async def test_a_turn_slower_than_its_lease_keeps_it_by_renewing(tmp_path: Path)
     assert order == ["start a", "end a", "start b", "end b"]
     first.close()
     second.close()
+
+
+async def test_closing_a_client_gives_back_the_lease_of_a_turn_it_abandoned(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite"
+    first = AsyncClient(path, model=ScriptedModel([send("one"), send("two")]))
+    agent = await first.agents.create()
+    stream = first.agents.messages.create_stream(agent_id=agent.id, messages=user())
+    await anext(stream)  # the turn holds the lease, and is never finished nor closed
+    first.close()
+    second = AsyncClient(path, model=ScriptedModel([send("hi")]), lease_wait=0.2)
+    response = await second.agents.messages.create(agent_id=agent.id, messages=user())
+    assert response.stop_reason == "end_turn"  # same process, live pid: only close frees it
+    second.close()
+    await stream.aclose()
