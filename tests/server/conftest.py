@@ -39,15 +39,19 @@ STORY = "seed_notebook:scripted_model"
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
-    """``serve(*args, port=None)``: start ``selfedit serve`` (stand-in: the seed's story)."""
+    """``serve(*args, port=None, stand_in=..., path=())``: start ``selfedit serve`` (stand-in: the seed's story)."""
     started: list[subprocess.Popen[bytes]] = []
 
     def start(
-        *args: str, port: int | None = None, stand_in: str = "seed_notebook:scripted_model"
+        *args: str,
+        port: int | None = None,
+        stand_in: str = "seed_notebook:scripted_model",  # the seed's scripted story
+        path: tuple[str, ...] = (),
     ) -> str:
         port = port or free_port()
-        path = os.pathsep.join(filter(None, [str(EXAMPLES), os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, "PYTHONPATH": path, "SELFEDIT_SERVER_TOKEN": ""}
+        found = [*path, str(EXAMPLES), os.environ.get("PYTHONPATH")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, found))}
+        env["SELFEDIT_SERVER_TOKEN"] = ""
         command = [sys.executable, "-m", "agent._cli", "serve", "--port", str(port)]
         command += ["--db", str(tmp_path / f"server-{port}.db"), "--stand-in", stand_in, *args]
         process = subprocess.Popen(
