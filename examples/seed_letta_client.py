@@ -248,9 +248,7 @@ def task_queue_pop(agent_state: "AgentState"):  # noqa: F821
 
     # update the block value
     remaining_tasks = json.dumps(tasks[1:])
-    client.agents.blocks.modify(
-        agent_id=agent_state.id, value=remaining_tasks, block_label="tasks"
-    )
+    client.agents.blocks.modify(agent_id=agent_state.id, value=remaining_tasks, block_label="tasks")
     return f"Remaining tasks {remaining_tasks}"
 
 

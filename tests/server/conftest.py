@@ -39,7 +39,7 @@ STORY = "seed_notebook:scripted_model"
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
-    """``serve(*args, port=None, stand_in=..., path=())``: start ``selfedit serve`` (stand-in: the seed's story)."""
+    """``serve(*args, port=None, stand_in=..., path=())``: start ``selfedit serve``."""
     started: list[subprocess.Popen[bytes]] = []
 
     def start(
