@@ -8,7 +8,9 @@ hand-written schemas (a compiled ``jsonschema`` validator).
 
 from __future__ import annotations
 
+import copy
 import functools
+import inspect
 import json
 from typing import Any, Optional
 
@@ -134,6 +136,11 @@ class PydanticArguments:
             "properties" in s or "items" in s or "anyOf" in s
             for s in schema.parameters["properties"].values()
         )
+        spread = [p.name for p in schema.params if p.kind is inspect.Parameter.VAR_KEYWORD]
+        self._spread = spread[0] if spread else None
+        """The ``**kwargs`` parameter, whose keys must not repeat a named argument."""
+        names = schema.parameters["properties"].get(self._spread, {}).get("propertyNames", {})
+        self._named = frozenset(names.get("not", {}).get("enum", ()))
 
     @functools.cached_property
     def validator(self) -> SchemaValidator | PluggableSchemaValidator:
@@ -161,6 +168,11 @@ class PydanticArguments:
             problem = self._unknown_keys(arguments)
             if problem:
                 return problem
+        if self._named and kwargs.get(self._spread):
+            clash = sorted(self._named.intersection(kwargs[self._spread]))
+            if clash:
+                keys = ", ".join(map(repr, clash))
+                return f"argument {self._spread!r}: {keys} are named arguments; send them as such"
         if None in kwargs.values():  # null for a parameter with a default: use the default
             for name in self._defaulted.intersection(kwargs):
                 if kwargs[name] is None:
@@ -170,7 +182,7 @@ class PydanticArguments:
     @property
     def direct(self) -> bool:
         """Whether valid arguments may skip ``bind``: no nested object to check for unknown keys."""
-        return not self._nested
+        return not (self._nested or self._named)
 
     def _retry(self, arguments: str | dict[str, Any], error: ValidationError) -> Bound:
         data = parse_json_object(arguments)
@@ -197,6 +209,7 @@ class SchemaArguments:
     """Binds arguments for a tool with a hand-written JSON schema, checked by ``jsonschema``."""
 
     def __init__(self, name: str, parameters: Schema) -> None:
+        parameters = copy.deepcopy(parameters)  # the caller's dict may change later; not ours
         cls = jsonschema.validators.validator_for(
             parameters, default=jsonschema.Draft202012Validator
         )

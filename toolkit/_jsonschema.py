@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["JSON_TYPES", "children", "clean", "resolve", "unknown_keys"]
+__all__ = [
+    "JSON_TYPES", "FrozenDict", "FrozenList", "children", "clean", "freeze", "resolve", "thaw",
+    "unknown_keys",
+]  # fmt: skip
 
 Schema = dict[str, Any]
 
@@ -109,33 +112,110 @@ def unknown_keys(data: Any, schema: Schema, root: Schema, path: str = "") -> lis
     """Describe every object key in ``data`` that ``schema`` forbids (``additionalProperties``).
 
     pydantic ignores unknown keys in nested models unless each model forbids them; this check
-    makes every object the schema closes reject them, whatever model type declared it.
+    makes every object the schema closes reject them, whatever model type declared it. In a
+    union, the branch ``data`` fits best (fewest unknown and missing keys) is the one named.
     """
+    return [text for text, _ in _unknown(data, schema, root, path)]
+
+
+def _unknown(data: Any, schema: Schema, root: Schema, path: str) -> list[tuple[str, int]]:
+    """Each problem with its weight: how many keys are unknown (or, for ranking, missing)."""
     schema = resolve(schema, root)
     if "anyOf" in schema:
         branches = [b for b in schema["anyOf"] if _admits_kind(data, resolve(b, root))]
-        problems = [unknown_keys(data, branch, root, path) for branch in branches]
-        return min(problems, key=len, default=[])
+        found = [_unknown(data, branch, root, path) for branch in branches]
+        ranked = [
+            (sum(w for _, w in f) + _missing(data, b, root), f)
+            for f, b in zip(found, branches, strict=True)
+        ]
+        return min(ranked, key=lambda pair: pair[0], default=(0, []))[1]
     if isinstance(data, list):
         items = schema.get("items")
         prefix = schema.get("prefixItems", [])
-        found: list[str] = []
+        out: list[tuple[str, int]] = []
         for i, item in enumerate(data):
             sub = prefix[i] if i < len(prefix) else items
             if isinstance(sub, dict):
-                found += unknown_keys(item, sub, root, f"{path}[{i}]")
-        return found
+                out += _unknown(item, sub, root, f"{path}[{i}]")
+        return out
     if not isinstance(data, dict) or schema.get("type") != "object":
         return []
     props: dict[str, Schema] = schema.get("properties", {})
-    found = []
+    out = []
     if schema.get("additionalProperties") is False:
         extra = [k for k in data if k not in props]
         if extra:
             where = f"in {path!r}: " if path else ""
             allowed = ", ".join(props) or "none"
-            found.append(f"{where}unknown key(s) {', '.join(map(repr, extra))}; allowed: {allowed}")
+            keys = ", ".join(map(repr, extra))
+            out.append((f"{where}unknown key(s) {keys}; allowed: {allowed}", len(extra)))
     for key, value in data.items():
         if key in props:
-            found += unknown_keys(value, props[key], root, f"{path}.{key}" if path else key)
-    return found
+            out += _unknown(value, props[key], root, f"{path}.{key}" if path else key)
+    return out
+
+
+def _missing(data: Any, schema: Schema, root: Schema) -> int:
+    """How many required keys of ``schema`` an object ``data`` lacks (0 for anything else)."""
+    schema = resolve(schema, root)
+    if not isinstance(data, dict):
+        return 0
+    return sum(1 for key in schema.get("required", ()) if key not in data)
+
+
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError(
+        "this schema is read-only (the tool validates with it); use copy.deepcopy(...) to edit"
+    )
+
+
+class FrozenDict(dict[str, Any]):
+    """A JSON object that refuses changes; ``copy.deepcopy`` and pickling give a plain dict."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return {k: thaw(v) for k, v in self.items()}
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (thaw(self),))
+
+
+class FrozenList(list[Any]):
+    """A JSON array that refuses changes; ``copy.deepcopy`` and pickling give a plain list."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = append = extend = insert = pop = remove = _read_only
+    clear = sort = reverse = __iadd__ = __imul__ = _read_only
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return [thaw(v) for v in self]
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (thaw(self),))
+
+
+def freeze(value: Any) -> Any:
+    """A read-only deep copy of a JSON value."""
+    if isinstance(value, dict):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return FrozenList(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A plain, mutable deep copy of a JSON value (frozen or not)."""
+    if isinstance(value, dict):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [thaw(v) for v in value]
+    return value

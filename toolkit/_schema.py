@@ -8,6 +8,7 @@ costs a docstring parse and a signature read. The validating model is built late
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import re
@@ -20,18 +21,20 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import PydanticUserError, TypeAdapter
 from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic_core import PydanticSerializationError, PydanticUndefined, to_jsonable_python
 
 from toolkit._docstring import DocstringStyle, parse_docstring
 from toolkit._errors import SchemaError
 from toolkit._injected import is_injected
 from toolkit._jsonschema import Schema, clean
+from toolkit._types import Generator, unhashable_set
 
 __all__ = ["NAME_PATTERN", "FunctionSchema", "Param", "function_schema"]
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _REF_TEMPLATE = "#/$defs/{model}"
 _NO_DEFAULT: Any = inspect.Parameter.empty
+_ANNOTATED: Any = Annotated  # subscripted with a computed tuple of metadata
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,22 @@ class Param:
     name: str
     """The parameter's name, as in the signature and the schema."""
     annotation: Any
-    """The resolved annotation, ``Annotated`` metadata included."""
+    """The type the model's value is validated against: the resolved annotation with its
+    ``Annotated`` metadata (a ``Field(...)`` default's constraints folded in, its default taken
+    out); ``list[T]`` for ``*args: T``, ``dict[str, T]`` for ``**kwargs: T``."""
     default: Any = _NO_DEFAULT
-    """The default, or ``inspect.Parameter.empty``."""
+    """The default the schema shows, or ``inspect.Parameter.empty``."""
+    kind: inspect._ParameterKind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    """How the function takes it (positional-only, ``*args``, ...)."""
+    fill: Callable[[], Any] | None = None
+    """Makes the value ``invoke`` passes when the model leaves the parameter out, where the
+    function's own default would be wrong (a ``Field(...)`` default) or is missing (a default
+    given only in ``Annotated[..., Field(default=...)]``)."""
 
     @property
     def has_default(self) -> bool:
         """Whether the parameter has a default (and so is optional for the model)."""
-        return self.default is not _NO_DEFAULT
+        return self.default is not _NO_DEFAULT or self.fill is not None
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,8 @@ def _cached_type_schema(annotation: Any) -> tuple[Schema, Schema]:
 
 def _type_schema(annotation: Any) -> tuple[Schema, Schema]:
     """Return ``(schema, $defs)`` for one annotation."""
-    schema = TypeAdapter(annotation).json_schema(ref_template=_REF_TEMPLATE)
+    adapter = TypeAdapter(annotation)
+    schema = adapter.json_schema(ref_template=_REF_TEMPLATE, schema_generator=Generator)
     defs = schema.pop("$defs", {})
     return clean(schema), {key: clean(value) for key, value in defs.items()}
 
@@ -120,6 +132,56 @@ def _hints(fn: Callable[..., Any], sig: inspect.Signature) -> dict[str, Any]:
     return hints
 
 
+def _has_default(info: FieldInfo) -> bool:
+    return info.default is not PydanticUndefined or info.default_factory is not None
+
+
+def _without_default(info: FieldInfo) -> FieldInfo:
+    """``info`` with its constraints and description, but no default.
+
+    A default inside a type, as in ``Optional[Annotated[T, Field(default=...)]]``, is an error
+    to pydantic; the default is the parameter's, kept beside it.
+    """
+    out = copy.copy(info)
+    out.default, out.default_factory = PydanticUndefined, None
+    out._attributes_set = {
+        k: v for k, v in info._attributes_set.items() if k not in ("default", "default_factory")
+    }
+    return out
+
+
+def _filler(info: FieldInfo) -> Callable[[], Any]:
+    """Make the default of ``info`` afresh for each call (a mutable default is never shared)."""
+    if info.default_factory is not None:
+        return functools.partial(info.get_default, call_default_factory=True, validated_data={})
+    return functools.partial(copy.deepcopy, info.default)
+
+
+def _param(p: inspect.Parameter, annotation: Any) -> Param:
+    """One parameter: a ``Field(...)`` in the default or in ``Annotated`` read as pydantic does."""
+    if p.kind is p.VAR_POSITIONAL:
+        return Param(p.name, list[annotation], (), p.kind)
+    if p.kind is p.VAR_KEYWORD:
+        return Param(p.name, dict[str, annotation], {}, p.kind)
+    field: FieldInfo | None = None
+    if isinstance(p.default, FieldInfo):  # ``n: int = Field(..., gt=10)``
+        field = p.default
+        annotation = Annotated[annotation, _without_default(field)]
+    elif get_origin(annotation) is Annotated:  # ``n: Annotated[int, Field(default=5)]``
+        base, *metadata = get_args(annotation)
+        fields = [m for m in metadata if isinstance(m, FieldInfo) and _has_default(m)]
+        if fields:
+            field = fields[-1] if p.default is p.empty else None
+            metadata = [_without_default(m) if any(m is f for f in fields) else m for m in metadata]
+            annotation = _ANNOTATED[tuple([base, *metadata])]
+    if field is None:
+        return Param(p.name, annotation, p.default, p.kind)
+    if not _has_default(field):
+        return Param(p.name, annotation, kind=p.kind)
+    default = _NO_DEFAULT if field.default_factory is not None else field.default
+    return Param(p.name, annotation, default, p.kind, _filler(field))
+
+
 def _default_json(default: Any) -> tuple[bool, Any]:
     try:
         return True, to_jsonable_python(default)
@@ -131,7 +193,9 @@ def _joint_schemas(params: list[Param]) -> tuple[dict[str, Schema], Schema]:
     """Every parameter's schema from one pydantic pass, which keeps same-named types apart."""
     mode: Literal["validation"] = "validation"
     adapters = [(p.name, mode, TypeAdapter(p.annotation)) for p in params]
-    by_key, defs = TypeAdapter.json_schemas(adapters, ref_template=_REF_TEMPLATE)
+    by_key, defs = TypeAdapter.json_schemas(
+        adapters, ref_template=_REF_TEMPLATE, schema_generator=Generator
+    )
     schemas = {key[0]: clean(schema) for key, schema in by_key.items()}
     return schemas, {k: clean(v) for k, v in defs.get("$defs", {}).items()}
 
@@ -161,8 +225,13 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
     name: str | None = None,
     description: str | None = None,
     docstring_style: DocstringStyle = "auto",
+    require_docs: bool = True,
 ) -> FunctionSchema:
-    """Read ``fn`` into a ``FunctionSchema``, or raise one ``SchemaError`` listing every problem."""
+    """Read ``fn`` into a ``FunctionSchema``, or raise one ``SchemaError`` listing every problem.
+
+    ``require_docs=False`` accepts a function without a description or parameter descriptions,
+    and maps ``*args: T`` to an array parameter and ``**kwargs: T`` to an object parameter.
+    """
     problems: list[str] = []
     # 1. the name
     name = name or str(getattr(fn, "__name__", ""))
@@ -175,28 +244,34 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
     except ValueError as e:
         doc_problem, doc = str(e), parse_docstring(None)
     description = str(description or doc.description)
-    if not description:
-        problems.append("no description: write a docstring or pass description=...")
+    if not description and require_docs:
+        problems.append(
+            "no description: write a docstring or pass description=... (or require_docs=False)"
+        )
     if doc_problem:
         problems.append(doc_problem)
-    # 3. the signature
+    # 3. the signature (a Field(...) default or Annotated[..., Field(default=...)] read here)
     sig = inspect.signature(fn)
     hints = _hints(fn, sig)
     params: list[Param] = []
     injected: list[str] = []
     for p in sig.parameters.values():
         annotation = hints.get(p.name, p.annotation)
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+        variadic = p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        if variadic and require_docs:
             star = "*" if p.kind is p.VAR_POSITIONAL else "**"
-            problems.append(f"{star}{p.name}: variadic parameters cannot be described to a model")
-        elif is_injected(p.name, annotation):
+            problems.append(
+                f"{star}{p.name}: variadic parameters need require_docs=False "
+                "(then *args is an array and **kwargs an object)"
+            )
+        elif is_injected(p.name, annotation) and not variadic:
             injected.append(p.name)
         elif annotation is inspect.Parameter.empty:
             problems.append(f"parameter {p.name!r} has no type annotation")
         elif isinstance(annotation, str):
             problems.append(f"parameter {p.name!r}: cannot resolve annotation {annotation!r}")
         else:
-            params.append(Param(p.name, annotation, p.default))
+            params.append(_param(p, annotation))
     # 4. documentation of each parameter
     for extra in doc.params.keys() - sig.parameters.keys():
         problems.append(f"docstring documents {extra!r}, which is not a parameter")
@@ -210,22 +285,35 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
             collided = collided or not _merge(defs, new_defs)
         except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
             problems.append(f"parameter {param.name!r}: unsupported type {param.annotation!r}")
+            continue
         except PydanticUserError as e:
             problems.append(f"parameter {param.name!r}: {e.message}")
+            continue
+        unhashable = unhashable_set(param.annotation)
+        if unhashable:
+            problems.append(f"parameter {param.name!r}: {unhashable}")
     texts = {
         p.name: _annotation_description(p.annotation) or doc.params.get(p.name) for p in params
     }
-    problems += [
-        f"parameter {n!r} has no description (document it in Args:)"
-        for n, text in texts.items()
-        if not text
-    ]
+    if require_docs:
+        problems += [
+            f"parameter {n!r} has no description (document it in Args:, with "
+            "Field(description=...), or pass require_docs=False)"
+            for n, text in texts.items()
+            if not text
+        ]
     if problems:
         raise SchemaError(f"function {name!r}", problems)
     if collided:
         types, defs = _joint_schemas(params)
     properties = {p.name: _param_schema(p, texts[p.name], types[p.name]) for p in params}
     # 6. the whole
+    keywords = [
+        n for n, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    for param in params:  # **kwargs cannot repeat a named argument
+        if param.kind is inspect.Parameter.VAR_KEYWORD and keywords:
+            properties[param.name]["propertyNames"] = {"not": {"enum": keywords}}
     parameters: Schema = {
         "type": "object",
         "properties": properties,

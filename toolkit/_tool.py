@@ -14,10 +14,11 @@ from pydantic import ValidationError
 from typing_extensions import ParamSpec
 
 from toolkit._arguments import PydanticArguments, SchemaArguments
+from toolkit._calling import caller
 from toolkit._docstring import DocstringStyle
 from toolkit._errors import InjectionError, SchemaError, ToolError
 from toolkit._injected import is_injected
-from toolkit._jsonschema import Schema
+from toolkit._jsonschema import Schema, freeze, thaw
 from toolkit._result import ToolResult, render
 from toolkit._schema import NAME_PATTERN, function_schema
 from toolkit._source import function_from_source, function_source
@@ -61,7 +62,6 @@ class Tool(Generic[P, R]):
         self.description = description
         """What the tool does, for the model."""
         self.parameters = parameters
-        """The loose JSON schema of the arguments (defaults shown, optional ones not required)."""
         self.injected = injected
         """Names of the parameters the caller of ``invoke`` supplies."""
         self.strict = strict
@@ -82,8 +82,9 @@ class Tool(Generic[P, R]):
         self._fast: Callable[[str], dict[str, Any]] | None = None  # set at the first invoke
         self._openai: dict[bool, dict[str, Any]] = {}
         try:
-            self.strict_parameters: Schema | None = to_strict(parameters)
+            self.strict_parameters = to_strict(parameters)
             self.strict_reason: str | None = None
+            """Why the tool cannot be strict, or ``None``."""
         except NotStrict as e:
             self.strict_parameters, self.strict_reason = None, str(e)
         if strict and self.strict_reason:
@@ -102,11 +103,20 @@ class Tool(Generic[P, R]):
         timeout: float | None = None,
         return_char_limit: int = 50_000,
         docstring_style: DocstringStyle = "auto",
+        require_docs: bool = True,
         source: str | None = None,
     ) -> Tool[P, R]:
-        """Build a tool from a typed, documented function (``@tool`` without the decorator)."""
+        """Build a tool from a typed, documented function (``@tool`` without the decorator).
+
+        ``require_docs=False`` takes a function as it is: no description needed, parameters
+        without descriptions, and ``*args`` / ``**kwargs`` as an array and an object parameter.
+        """
         spec = function_schema(
-            fn, name=name, description=description, docstring_style=docstring_style
+            fn,
+            name=name,
+            description=description,
+            docstring_style=docstring_style,
+            require_docs=require_docs,
         )
         made = cls(
             fn,
@@ -120,8 +130,9 @@ class Tool(Generic[P, R]):
             return_char_limit=return_char_limit,
             source=source,
         )
+        made._call = caller(fn, spec.params)
         given = {"name": name, "description": description, "docstring_style": docstring_style}
-        made.options = _given(**given, **made._call_options())
+        made.options = _given(**given, require_docs=require_docs, **made._call_options())
         return made
 
     @classmethod
@@ -165,6 +176,7 @@ class Tool(Generic[P, R]):
             timeout=timeout,
             return_char_limit=return_char_limit,
         )
+        made._call = caller(fn)
         schema = {"name": name, "description": description, "parameters": parameters}
         made.options = {"schema": schema, **_given(**made._call_options())}
         return made
@@ -198,6 +210,28 @@ class Tool(Generic[P, R]):
 
     # -- what the model sees -----------------------------------------------------------------
 
+    @property
+    def parameters(self) -> Schema:
+        """The loose JSON schema of the arguments (defaults shown, optional ones not required).
+
+        A fresh copy on every read: editing it (as ``hypothesis-jsonschema`` does) never
+        changes what ``invoke`` accepts.
+        """
+        return thaw(self._loose)  # type: ignore[no-any-return]
+
+    @parameters.setter
+    def parameters(self, value: Schema) -> None:
+        self._loose: Schema = freeze(value)
+
+    @property
+    def strict_parameters(self) -> Schema | None:
+        """The strict variant of ``parameters`` (a fresh copy too), or ``None``."""
+        return thaw(self._strict_schema)  # type: ignore[no-any-return]
+
+    @strict_parameters.setter
+    def strict_parameters(self, value: Schema | None) -> None:
+        self._strict_schema: Schema | None = freeze(value)
+
     @functools.cached_property
     def source(self) -> str | None:
         """The function's source, dedented and without decorators, or ``None``."""
@@ -207,27 +241,27 @@ class Tool(Generic[P, R]):
         """The ``{"type": "function", "function": {...}}`` object OpenAI's API takes.
 
         ``strict=None`` follows the tool's own setting (strict whenever possible by default).
-        The returned dict is cached: treat it as read-only.
+        The returned dict is cached and read-only (``copy.deepcopy`` gives an editable copy).
         """
         use = self._use_strict(strict)
         cached = self._openai.get(use)
         if cached is None:
-            params = self.strict_parameters if use else self.parameters
+            params = self._strict_schema if use else self._loose
             function = {
                 "name": self.name,
                 "description": self.description,
                 "parameters": params,
                 "strict": use,
             }
-            cached = self._openai[use] = {"type": "function", "function": function}
+            cached = self._openai[use] = freeze({"type": "function", "function": function})
         return cached
 
     def _use_strict(self, strict: bool | None) -> bool:
         if strict is None:
             strict = self.strict
-        if strict and self.strict_parameters is None:
+        if strict and self._strict_schema is None:
             raise SchemaError(f"tool {self.name!r}", [f"cannot be strict: {self.strict_reason}"])
-        return self.strict_parameters is not None if strict is None else strict
+        return self._strict_schema is not None if strict is None else strict
 
     # -- calling ---------------------------------------------------------------------------
 
@@ -335,6 +369,7 @@ _DEFAULTS: dict[str, Any] = {
     "timeout": None,
     "return_char_limit": 50_000,
     "docstring_style": "auto",
+    "require_docs": True,
 }
 
 
@@ -397,6 +432,7 @@ def tool(
     timeout: float | None = None,
     return_char_limit: int = 50_000,
     docstring_style: DocstringStyle = "auto",
+    require_docs: bool = True,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 
 
@@ -410,11 +446,13 @@ def tool(
     timeout: float | None = None,
     return_char_limit: int = 50_000,
     docstring_style: DocstringStyle = "auto",
+    require_docs: bool = True,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Turn a typed, documented function into a ``Tool``: ``@tool``, ``@tool()`` or ``@tool(...)``.
 
     Every problem with the function (no docstring, an undocumented parameter, an unsupported
-    type, ...) is raised at once, at decoration time, as one ``SchemaError``.
+    type, ...) is raised at once, at decoration time, as one ``SchemaError``. With
+    ``require_docs=False`` descriptions are optional and ``*args`` / ``**kwargs`` are accepted.
     """
 
     def decorate(f: Callable[P, R]) -> Tool[P, R]:
@@ -426,6 +464,7 @@ def tool(
             timeout=timeout,
             return_char_limit=return_char_limit,
             docstring_style=docstring_style,
+            require_docs=require_docs,
         )
 
     return decorate if fn is None else decorate(fn)

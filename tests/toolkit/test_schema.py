@@ -39,7 +39,10 @@ def test_undocumented_parameter() -> None:
 
     with pytest.raises(SchemaError, match=r"parameter 'b' has no description") as info:
         tool(f)
-    assert info.value.problems == ["parameter 'b' has no description (document it in Args:)"]
+    assert info.value.problems == [
+        "parameter 'b' has no description (document it in Args:, with Field(description=...), "
+        "or pass require_docs=False)"
+    ]
 
 
 def test_documented_parameter_not_in_signature() -> None:

@@ -129,5 +129,5 @@ def test_schemas_are_cached() -> None:
     assert roll_dice.openai_schema() is roll_dice.openai_schema()
     assert roll_dice.openai_schema(strict=False) is roll_dice.openai_schema(strict=False)
     assert roll_dice.openai_schema(strict=True) is roll_dice.openai_schema(strict=None)
-    assert roll_dice.parameters is roll_dice.parameters
-    assert roll_dice.strict_parameters is roll_dice.strict_parameters
+    assert roll_dice.parameters == roll_dice.openai_schema(strict=False)["function"]["parameters"]
+    assert roll_dice.strict_parameters == roll_dice.openai_schema()["function"]["parameters"]
