@@ -69,6 +69,28 @@ class SourceTool:
     """How to rebuild it (the registry's stored recipe)."""
 
 
+_SPARE: dict[asyncio.AbstractEventLoop, asyncio.subprocess.Process] = {}
+"""Per event loop, a child started ahead of time, its imports done, waiting on stdin."""
+
+
+async def _child() -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-I", "-X", "utf8", "-c", _CHILD,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={}, cwd=tempfile.gettempdir(), start_new_session=True,
+    )  # fmt: skip
+
+
+async def _take() -> asyncio.subprocess.Process:
+    """The spare child if it is alive (else a new one), leaving a new spare behind."""
+    loop = asyncio.get_running_loop()
+    spare = _SPARE.pop(loop, None)
+    _SPARE[loop] = await _child()
+    if spare is not None and spare.returncode is None:
+        return spare
+    return await _child()
+
+
 async def describe_source(source: str, *, timeout: float = 20.0) -> SourceTool:
     """Read a tool from its source in a child process.
 
@@ -76,20 +98,15 @@ async def describe_source(source: str, *, timeout: float = 20.0) -> SourceTool:
         SchemaError: every problem the toolkit and the registry's checks found, or why the
             child gave no answer.
     """
-    with tempfile.TemporaryDirectory(prefix="selfedit-describe-") as cwd:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-X", "utf8", "-c", _CHILD,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env={}, cwd=cwd, start_new_session=True,
-        )  # fmt: skip
-        try:
-            out, err = await asyncio.wait_for(
-                child.communicate(json.dumps({"source": source}).encode()), timeout
-            )
-        except asyncio.TimeoutError:
-            child.kill()
-            await child.wait()
-            raise SchemaError("tool source", [f"reading it took over {timeout:g}s"]) from None
+    child = await _take()
+    try:
+        out, err = await asyncio.wait_for(
+            child.communicate(json.dumps({"source": source}).encode()), timeout
+        )
+    except asyncio.TimeoutError:
+        child.kill()
+        await child.wait()
+        raise SchemaError("tool source", [f"reading it took over {timeout:g}s"]) from None
     try:
         answer = json.loads(out)
     except ValueError:
