@@ -145,6 +145,7 @@ class Engine:
                     async for message in messages:
                         yield message
             finally:
+                self.leases.done(agent_id)
                 if not turn.released:
                     await self.leases.give_back(agent_id)
 

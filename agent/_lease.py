@@ -76,6 +76,7 @@ class Leases:
         while True:
             holder = await attempt()
             if holder is None:
+                self.me.running(agent_id, True)
                 return
             if time.monotonic() >= deadline:
                 raise AgentBusyError(
@@ -93,15 +94,21 @@ class Leases:
         """Give the lease back (inside a transaction: a turn's last commit does it)."""
         self.store.release_lease(agent_id, self.me.owner)
 
+    def done(self, agent_id: str) -> None:
+        """The turn is over (its lease given back, or left behind if that failed)."""
+        self.me.running(agent_id, False)
+
     async def give_back(self, agent_id: str) -> None:
         """Give the lease back in a commit of its own (when no last commit did)."""
+        self.done(agent_id)
         try:
             await self.commits.commit(lambda: self.release(agent_id))
         except Exception as e:  # a failing disk: the lease lapses by itself after ttl
             logger.warning("could not release the lease on %r: %s", agent_id, e)
 
     def give_back_all(self) -> None:
-        """Give back every lease of this client (on close: a turn abandoned mid-way holds one)."""
+        """Give back every lease of this client, on close (an abandoned turn may hold one)."""
+        self.me.closed()
         try:
             self.store.release_leases(self.me.owner)
         except Exception as e:  # a closed or failing database: they lapse after ttl

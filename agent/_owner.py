@@ -12,6 +12,10 @@ from pathlib import Path
 
 __all__ = ["Holder", "this_host"]
 
+_RUNNING: set[tuple[str, str]] = set()
+"""(owner, agent id) of the turns running in this process: a lease of this process that is
+not among them was left behind (its turn ended, but giving the lease back failed)."""
+
 
 @functools.cache
 def this_host() -> str:
@@ -61,9 +65,28 @@ class Holder:
         """A new owner in this process."""
         return cls(f"client-{uuid.uuid4().hex[:12]}", this_host(), os.getpid())
 
-    def alive(self) -> bool:
-        """False only when the holder is provably dead: its process on this host is gone."""
-        return self.host != this_host() or _pid_alive(self.pid)
+    def running(self, agent_id: str, running: bool) -> None:
+        """Note that this owner's turn of the agent started (or ended)."""
+        if running:
+            _RUNNING.add((self.owner, agent_id))
+        else:
+            _RUNNING.discard((self.owner, agent_id))
+
+    def closed(self) -> None:
+        """This owner's client is closed: none of its turns runs any more."""
+        _RUNNING.difference_update({r for r in _RUNNING if r[0] == self.owner})
+
+    def alive(self, agent_id: str) -> bool:
+        """False only when the holder's turn of the agent is provably over.
+
+        That is: its process on this host is gone, or it is this very process, where no turn
+        of that owner and agent is running.
+        """
+        if self.host != this_host():
+            return True
+        if self.pid == os.getpid():
+            return (self.owner, agent_id) in _RUNNING
+        return _pid_alive(self.pid)
 
     def describe(self) -> str:
         """The holder, for an error message."""

@@ -363,7 +363,7 @@ class Store:
                 (agent_id,),
             ).fetchone()
             holder = Holder(row[0], row[1], int(row[2]), float(row[3]), float(row[4]))
-            if holder.alive():
+            if holder.alive(agent_id):
                 return holder
             self.db.execute(  # its process is gone (kill -9): take it over at once
                 "UPDATE leases SET owner = ?, host = ?, pid = ?, acquired_at = ?, expires_at = ? "
