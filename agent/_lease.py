@@ -74,10 +74,17 @@ class Leases:
         deadline = time.monotonic() + self.config.wait
         pause = 0.002
         while True:
-            holder = await attempt()
+            # running before the attempt: a client of this process that sees the lease taken
+            # in the same commit must not think its holder's turn is over
+            self.me.running(agent_id, True)
+            try:
+                holder = await attempt()
+            except BaseException:
+                self.me.running(agent_id, False)
+                raise
             if holder is None:
-                self.me.running(agent_id, True)
                 return
+            self.me.running(agent_id, False)
             if time.monotonic() >= deadline:
                 raise AgentBusyError(
                     f"agent {agent_id!r} is busy: another turn holds it, "
