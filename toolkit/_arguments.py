@@ -172,7 +172,7 @@ class PydanticArguments:
             clash = sorted(self._named.intersection(kwargs[self._spread]))
             if clash:
                 keys = ", ".join(map(repr, clash))
-                return f"argument {self._spread!r}: {keys} are named arguments; send them as such"
+                return f"argument {self._spread!r}: key(s) {keys} are named arguments; send them so"
         if None in kwargs.values():  # null for a parameter with a default: use the default
             for name in self._defaulted.intersection(kwargs):
                 if kwargs[name] is None:

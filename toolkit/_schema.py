@@ -173,7 +173,8 @@ def _param(p: inspect.Parameter, annotation: Any) -> Param:
         if fields:
             field = fields[-1] if p.default is p.empty else None
             metadata = [_without_default(m) if any(m is f for f in fields) else m for m in metadata]
-            annotation = _ANNOTATED[tuple([base, *metadata])]
+            args = (base, *metadata)
+            annotation = _ANNOTATED[args]
     if field is None:
         return Param(p.name, annotation, p.default, p.kind)
     if not _has_default(field):

@@ -7,15 +7,20 @@ loose schema into that subset without losing meaning:
 
 - a parameter with a default becomes required but nullable; its description names the default,
   and ``null`` from the model means "use the default" (``invoke`` does that);
-- a string length bound becomes a ``pattern``; an unsupported ``format`` or ``uniqueItems``
-  moves into the description, so the model still reads it (validation still enforces it);
-- anything strict mode cannot say (a free-form object, ``Any``, a fixed-length tuple, a length
-  bound next to a pattern) makes strict impossible, with the reason.
+- a string length bound becomes a ``pattern``, merged into the string's own pattern when that
+  is one repeated character class (``^[A-Za-z]+$`` with 3 to 20 characters becomes
+  ``^[A-Za-z]{3,20}$``); an unsupported ``format`` or ``uniqueItems`` moves into the
+  description, so the model still reads it (validation still enforces it);
+- anything strict mode cannot say makes strict impossible, with the reason: a free-form object
+  (``dict``, ``**kwargs``), a model that allows extra keys (``extra="allow"``), ``Any``, a
+  fixed-length tuple (``prefixItems`` is not in strict mode's subset), a length bound next to
+  a pattern that cannot absorb it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from toolkit._jsonschema import Schema, map_schema
@@ -28,7 +33,7 @@ _IMPOSSIBLE = {
     "propertyNames": "constrains key names",
     "minProperties": "bounds the number of keys",
     "maxProperties": "bounds the number of keys",
-    "prefixItems": "is a fixed-length tuple",
+    "prefixItems": "is a fixed-length tuple (strict mode has no 'prefixItems'; use list[...])",
     "contains": "constrains array contents with 'contains'",
     "allOf": "combines schemas with 'allOf'",
     "not": "uses 'not'",
@@ -45,16 +50,44 @@ def _note(s: Schema, text: str) -> None:
     s["description"] = f"{s['description']} ({text})" if s.get("description") else f"({text})"
 
 
+# ``^<one character class, escape or literal><quantifier>$``: a pattern a length bound can join
+_REPEATED = re.compile(
+    r"\^(?P<atom>\[(?:\\.|[^\]\\])*\]|\\[dwsDWS]|\.|[^\\^$.|?*+()\[\]{}])"
+    r"(?P<count>[+*]|\{\d+\}|\{\d+,\d*\})\$"
+)
+
+
+def _count(quantifier: str) -> tuple[int, int | None]:
+    if quantifier in "+*":
+        return (1 if quantifier == "+" else 0), None
+    low, comma, high = quantifier.strip("{}").partition(",")
+    if not comma:
+        return int(low), int(low)
+    return int(low), int(high) if high else None
+
+
 def _length_pattern(s: Schema) -> None:
     low, high = s.pop("minLength", None), s.pop("maxLength", None)
     if low is None and high is None:
         return
+    atom, low, high = "[\\s\\S]", low or 0, high
     if "pattern" in s:
-        raise NotStrict("bounds a string's length next to a pattern")
-    s["pattern"] = f"^[\\s\\S]{{{low or 0},{'' if high is None else high}}}$"
+        match = _REPEATED.fullmatch(s["pattern"])
+        if match is None:
+            raise NotStrict(
+                "bounds a string's length next to a pattern that cannot absorb the bound"
+            )
+        own_low, own_high = _count(match["count"])
+        atom, low = match["atom"], max(low, own_low)
+        high = own_high if high is None else high if own_high is None else min(high, own_high)
+        if high is not None and low > high:
+            raise NotStrict("admits no string: its length bounds and its pattern disagree")
+    s["pattern"] = f"^{atom}{{{low},{'' if high is None else high}}}$"
 
 
 def _strict_node(s: Schema) -> Schema:
+    if s.get("type") == "object" and "properties" not in s:  # the first reason for **kwargs
+        raise NotStrict("is a free-form object (no declared properties)")
     for key, why in _IMPOSSIBLE.items():
         if key in s:
             raise NotStrict(why)
@@ -73,7 +106,7 @@ def _strict_node(s: Schema) -> Schema:
         if "properties" not in s:
             raise NotStrict("is a free-form object (no declared properties)")
         if s.get("additionalProperties", False) is not False:
-            raise NotStrict("allows keys beyond its declared properties")
+            raise NotStrict("allows keys beyond its declared properties (extra='allow')")
         s["additionalProperties"] = False
         s["required"] = list(s["properties"])
     return s

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from toolkit._errors import SchemaError
@@ -13,19 +13,33 @@ __all__ = ["ToolSet"]
 
 
 class ToolSet:
-    """An ordered registry of tools with unique names."""
+    """An ordered registry of tools with unique names.
 
-    def __init__(self, tools: Iterable[Tool[..., Any]] = ()) -> None:
+    Plain functions are made into tools as they are added; ``require_docs=False`` makes them
+    the way ``@tool(require_docs=False)`` does (existing functions, taken without rewriting).
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Tool[..., Any] | Callable[..., Any]] = (),
+        *,
+        require_docs: bool = True,
+    ) -> None:
         self._tools: dict[str, Tool[..., Any]] = {}
+        self.require_docs = require_docs
+        """Whether functions added as such must be documented (see ``@tool``)."""
         for t in tools:
             self.add(t)
 
-    def add(self, tool: Tool[..., Any]) -> None:
-        """Register ``tool``.
+    def add(self, tool: Tool[..., Any] | Callable[..., Any]) -> None:
+        """Register ``tool`` (a plain function is made into a tool first).
 
         Raises:
-            SchemaError: a tool with the same name is already registered.
+            SchemaError: a tool with the same name is already registered, or the function
+                cannot be a tool.
         """
+        if not isinstance(tool, Tool):
+            tool = Tool.from_function(tool, require_docs=self.require_docs)
         if tool.name in self._tools:
             raise SchemaError("tool set", [f"duplicate tool name {tool.name!r}"])
         self._tools[tool.name] = tool

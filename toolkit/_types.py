@@ -4,7 +4,9 @@ A tool's schema is a promise to the model: every value it admits, the call accep
 schemas keep that promise for almost every type; the exceptions are fixed here:
 
 - ``Decimal`` admits any string; the call takes only numerals. The string branch gets pydantic's
-  own decimal pattern (``build_decimal_pattern``, which also honours ``max_digits``).
+  own decimal pattern (``build_decimal_pattern``, which also honours ``max_digits``), with the
+  exponent kept within the decimal context's range. With ``max_digits`` or ``decimal_places``
+  only the string is offered: a JSON number cannot say how many digits it may have.
 - A URL (``AnyUrl``, ``HttpUrl``, ...) says only ``format: uri``, which validation of the schema
   does not check and OpenAI's strict mode does not know. It gets a pattern for a plain
   ``scheme://host[:port][/path][?query]`` URL (a subset of what the URL parser accepts) in the
@@ -28,6 +30,7 @@ from typing_extensions import is_typeddict
 
 __all__ = ["Generator", "unhashable_set"]
 
+_EXPONENT = "[eE][+-]?[0-9]+"
 _LABEL = r"[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*"
 # the last label starts with a letter: a numeric last label would be parsed as an IPv4 address
 _HOST = rf"({_LABEL}\.)*[a-zA-Z]([a-zA-Z0-9]*(-[a-zA-Z0-9]+)*)"
@@ -44,8 +47,25 @@ class Generator(GenerateJsonSchema):
     """pydantic's JSON schema generator, with the promises above kept."""
 
     def get_decimal_pattern(self, schema: core_schema.DecimalSchema) -> str | None:
-        """Numerals only, within ``max_digits`` and ``decimal_places`` when given."""
-        return self.build_decimal_pattern(schema)
+        """Numerals only, within ``max_digits`` and ``decimal_places`` when given.
+
+        The exponent is capped at 5 digits: beyond the decimal context's range a numeral is
+        refused, and pydantic's pattern leaves the exponent unbounded.
+        """
+        pattern = self.build_decimal_pattern(schema)
+        if schema.get("max_digits") is not None or schema.get("decimal_places") is not None:
+            # pydantic's alternative for exponents admits '1E3' past max_digits: numerals only
+            return pattern.replace(f"|(?:[0-9]+\\.?[0-9]*|\\.[0-9]+){_EXPONENT}", "")
+        return pattern.replace(_EXPONENT, "[eE][+-]?[0-9]{1,5}")
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        """With ``max_digits`` or ``decimal_places``, a string only: a JSON number says neither."""
+        out = super().decimal_schema(schema)
+        bounded = schema.get("max_digits") is not None or schema.get("decimal_places") is not None
+        if bounded and "anyOf" in out:
+            strings = [branch for branch in out["anyOf"] if branch.get("type") == "string"]
+            return strings[0] if len(strings) == 1 else out
+        return out
 
     def url_schema(self, schema: core_schema.UrlSchema) -> JsonSchemaValue:
         """A URL: ``format: uri`` and a pattern (which implies the ``minLength: 1``)."""
