@@ -17,10 +17,11 @@ import archival
 import context
 import engine
 import invoke
+import openai_path
 import schema
 
 PACKAGES = ["selfedit", "pydantic", "pydantic-core", "openai-agents", "pydantic-ai-slim"]
-PACKAGES += ["langchain-core"]
+PACKAGES += ["langchain-core", "openai", "httpx2"]
 
 
 def _version(package: str) -> str:
@@ -51,6 +52,7 @@ def main() -> None:
     print(invoke.run(), end="\n\n", flush=True)
     print(schema.run(), end="\n\n", flush=True)
     engine.main()
+    openai_path.main()
     context.main()
     archival.main()
     print(f"total {time.perf_counter() - start:.0f}s")
