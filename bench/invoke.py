@@ -188,3 +188,7 @@ def run() -> str:
         target("ours / fastest peer", by_key["ours"], fastest(rows, "peer"), 0.5),
     ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())

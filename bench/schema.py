@@ -6,22 +6,50 @@ parameter types and the docstring are the same each time, as across the tools of
 Building the functions is done before each batch's clock starts. The info rows vary one thing:
 distinct docstrings (defeats a docstring cache), string annotations (``from __future__ import
 annotations``), the first ``invoke`` added (toolkit builds its validator lazily, the peers build
-theirs with the schema), and toolkit's own caches emptied (the first tool of its kind).
+theirs with the schema), and toolkit's own caches emptied (the first tool of its kind). The
+``Field`` rows use the shape openai-agents documents: every parameter's constraints, default
+and description in a ``Field(...)`` default, no docstring ``Args:``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from _report import Row, measure, table, target
 from _subject import ARGUMENTS, forecast, make_function
 from _timing import Timing, calls, fresh_calls, per_call_ns
+from pydantic import Field
 
 from toolkit import Tool
 
 _names = itertools.count()
+
+FIELD_TEMPLATE = '''
+def {name}(
+    city: str = Field(..., min_length=1, description="The name of the city."),
+    days: int = Field(3, ge=1, le=7, description="How many days to forecast."),
+    units: Literal["c", "f"] = Field("c", description="Celsius or Fahrenheit."),
+) -> str:
+    """Get the weather forecast for a city."""
+    return f"{{city}}: sunny for {{days}} days ({{units}})"
+'''
+
+
+def _field_function(name: str) -> Callable[..., Any]:
+    """A new function called ``name`` of the ``Field``-default shape."""
+    namespace: dict[str, Any] = {"Field": Field, "Literal": Literal, "__name__": "bench_field"}
+    exec(compile(FIELD_TEMPLATE.format(name=name), f"<{name}>", "exec"), namespace)
+    fn: Callable[..., Any] = namespace[name]
+    return fn
+
+
+def _cold_field(work: Callable[[Any], Any]) -> Timing:
+    def make() -> Callable[..., Any]:
+        return _field_function(f"forecast_{next(_names)}")
+
+    return per_call_ns(fresh_calls(make, work), batches=11, batch_ms=50.0)
 
 
 def _fresh(suffix: bool = False, lazy: bool = False) -> Callable[[], Callable[..., Any]]:
@@ -53,6 +81,18 @@ def ours_distinct_doc() -> Timing:
 def ours_lazy() -> Timing:
     """The same, the functions compiled under ``from __future__ import annotations``."""
     return _cold(_ours, lazy=True)
+
+
+def ours_field() -> Timing:
+    """``Tool.from_function(fn).openai_schema()`` on the ``Field``-default shape."""
+    return _cold_field(_ours)
+
+
+def agents_field() -> Timing:
+    """``agents.function_schema`` on the ``Field``-default shape."""
+    from agents.function_schema import function_schema
+
+    return _cold_field(lambda fn: function_schema(fn).params_json_schema)
 
 
 def ours_first_call() -> Timing:
@@ -133,9 +173,13 @@ def run() -> str:
         measure("ours_lazy", "info", "  the same, string annotations", ours_lazy),
         measure("ours_call", "info", "  the same, + first invoke (validator)", ours_first_call),
         measure("ours_cold", "info", "  the same, toolkit caches emptied", ours_no_cache),
+        measure("ours_field", "info", "  the same, Field(...) defaults", ours_field),
         measure("agents", "peer", "agents function_schema", agents),
         measure("pydantic_ai", "peer", "pydantic-ai Tool(fn).tool_def", pydantic_ai),
         measure("langchain", "peer", "langchain convert_to_openai_tool", langchain),
+        measure(
+            "agents_field", "info", "agents function_schema, Field(...) defaults", agents_field
+        ),
     ]
     warm: list[Row] = [
         measure("strict", "ours", "tool.openai_schema() (strict)", cached(True)),
@@ -149,9 +193,14 @@ def run() -> str:
         target("  distinct docstrings / agents", by_key["ours_doc"], by_key["agents"], 0.3),
         target("  + first invoke / agents", by_key["ours_call"], by_key["agents"], 0.3),
         target("  caches emptied / agents", by_key["ours_cold"], by_key["agents"], 0.3),
+        target("  Field(...) defaults / agents", by_key["ours_field"], by_key["agents_field"], 0.3),
         "",
         table("b) schema per function, cached (an existing tool)", warm, "strict"),
         "",
         _under("ours cached", warm[0], 1000.0),
     ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())

@@ -27,15 +27,18 @@ def caller(fn: Callable[..., Any], params: Iterable[Param] = ()) -> Callable[...
     ``params`` are the parameters the model fills; ``*args`` and ``**kwargs`` are mapped only
     when they are among them (a hand-written schema passes unknown keys to ``**kwargs``).
     """
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return fn
     params = list(params)
     fills = {p.name: p.fill for p in params if p.fill is not None}
     kinds = {p.name: p.kind for p in params}
     star = next((n for n, k in kinds.items() if k is inspect.Parameter.VAR_POSITIONAL), None)
     stars = next((n for n, k in kinds.items() if k is inspect.Parameter.VAR_KEYWORD), None)
+    code = None if hasattr(fn, "__wrapped__") else getattr(fn, "__code__", None)
+    if not (fills or star or stars) and code is not None and not code.co_posonlyargcount:
+        return fn  # the common case, without reading the signature again
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn
     leading = [p for p in sig.parameters.values() if p.kind is p.POSITIONAL_ONLY]
     if star is not None:
         leading = [

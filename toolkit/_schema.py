@@ -91,12 +91,42 @@ def _type_schema(annotation: Any) -> tuple[Schema, Schema]:
     return clean(schema), {key: clean(value) for key, value in defs.items()}
 
 
-def type_schema(annotation: Any) -> tuple[Schema, Schema]:
-    """Schema and ``$defs`` of ``annotation``, cached per type when the type is hashable."""
+_by_repr: dict[Any, tuple[Schema, Schema]] = {}
+
+
+def _metadata_key(annotation: Any) -> Any:
+    """A hashable key for ``Annotated[T, Field(...)]``, or ``None``.
+
+    A ``FieldInfo`` is keyed by its repr, which names every attribute and constraint it sets
+    (``Field(...)`` in a default is the common case: each function makes a new, unhashable one).
+    """
+    if get_origin(annotation) is not Annotated:
+        return None
+    base, *metadata = get_args(annotation)
+    if not any(isinstance(m, FieldInfo) for m in metadata):
+        return None
+    key = (base, *((type(m), repr(m)) if isinstance(m, FieldInfo) else m for m in metadata))
     try:
-        return _cached_type_schema(annotation)
-    except TypeError:  # unhashable annotation (a FieldInfo inside Annotated, say)
-        return _type_schema(annotation)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def type_schema(annotation: Any) -> tuple[Schema, Schema]:
+    """Schema and ``$defs`` of ``annotation``, cached per type (per ``Field`` by its repr)."""
+    key = _metadata_key(annotation)  # a FieldInfo hashes by identity: no use as a key
+    if key is None:
+        try:
+            return _cached_type_schema(annotation)
+        except TypeError:  # unhashable annotation
+            return _type_schema(annotation)
+    found = _by_repr.get(key)
+    if found is None:
+        if len(_by_repr) >= 1024:
+            _by_repr.clear()
+        found = _by_repr[key] = _type_schema(annotation)
+    return found
 
 
 def _annotation_description(annotation: Any) -> str | None:
