@@ -103,31 +103,71 @@ class ToolRegistry:
                 function uses names its stored source cannot provide (each one, with the fix).
         """
         tool = func if isinstance(func, Tool) else Tool.from_function(func)
-        builtin = tool.name in self.standard()
-        if tool.name in _BASE and not override:
-            problem = (
-                f"{tool.name!r} is the name of a built-in tool; pass override=True to store "
-                f"yours under it (every agent that uses {tool.name!r} then gets yours)"
-            )
-            raise SchemaError(f"tool {tool.name!r}", [problem])
+        self._check_name(tool.name, override)
         recipe = describe(tool, by_source=sandbox)
         self._warn_if_only_here(tool, recipe.reference, recipe.source)
-        existing = self._store.tool(name=tool.name)
-        row = ToolRow(
-            existing.id if existing else new_id("tool"),
-            tool.name,
-            recipe.source,
-            tool.openai_schema(),
-            source_hash(recipe.source),
-            recipe.reference,
-            recipe.spec(),
-            builtin and override,
-            sandbox,
-        )
-        with self._store.transaction():
-            saved = self._store.save_tool(row, datetime.now(timezone.utc))
+        saved = self._save(
+            tool.name, recipe.source, tool.openai_schema(), recipe.spec(),
+            reference=recipe.reference, override=override, sandbox=sandbox,
+        )  # fmt: skip
         self._live[(saved.id, saved.version)] = tool
         return _stored(saved)
+
+    def upsert_described(
+        self,
+        *,
+        name: str,
+        source: str,
+        schema: dict[str, Any],
+        spec: dict[str, Any],
+    ) -> StoredTool:
+        """Store a source-only tool read elsewhere (``describe`` in another process), sandboxed.
+
+        Nothing of it runs here: ``name``, ``source``, ``schema`` and ``spec`` are what the
+        reading process answered (``Tool.name``, ``Recipe.source``, ``Tool.openai_schema()``,
+        ``Recipe.spec()``). Its calls run in the sandbox process. The same name keeps its id.
+        Such a tool never takes over a base tool's name (``upsert(..., override=True)`` can).
+
+        Raises:
+            SchemaError: the name is a base tool's (``send_message``, the memory tools).
+        """
+        if name in _BASE:
+            problem = (
+                f"{name!r} is the name of a built-in tool; a tool read from source cannot take "
+                "it over: rename the function"
+            )
+            raise SchemaError(f"tool {name!r}", [problem])
+        return _stored(self._save(name, source, schema, spec, override=False, sandbox=True))
+
+    @staticmethod
+    def _check_name(name: str, override: bool) -> None:
+        if name in _BASE and not override:
+            problem = (
+                f"{name!r} is the name of a built-in tool; pass override=True to store "
+                f"yours under it (every agent that uses {name!r} then gets yours)"
+            )
+            raise SchemaError(f"tool {name!r}", [problem])
+
+    def _save(
+        self,
+        name: str,
+        source: str | None,
+        schema: dict[str, Any],
+        spec: dict[str, Any],
+        *,
+        reference: str | None = None,
+        override: bool,
+        sandbox: bool,
+    ) -> ToolRow:
+        """Write the tool's row by name (the one place tool rows are written)."""
+        builtin = name in self.standard()
+        existing = self._store.tool(name=name)
+        row = ToolRow(
+            existing.id if existing else new_id("tool"), name, source, schema,
+            source_hash(source), reference, spec, builtin and override, sandbox,
+        )  # fmt: skip
+        with self._store.transaction():
+            return self._store.save_tool(row, datetime.now(timezone.utc))
 
     @staticmethod
     def _warn_if_only_here(tool: Tool[..., Any], reference: str | None, source: str | None) -> None:

@@ -42,14 +42,20 @@ from toolkit import ToolResult
 if TYPE_CHECKING:
     from agent._state import AgentState
 
-__all__ = ["Sandbox", "apply", "request"]
+__all__ = ["Sandbox", "apply", "bare_agent_preamble", "request"]
 
 _AGENT = str(Path(__file__).parent)
 _ROOTS = sorted({str(Path(_AGENT).parent), str(Path(toolkit.__file__).parent.parent)})
 
-# The child loads ``agent`` as a bare package: its ``__init__`` (the client, the OpenAI SDK:
-# a second of imports) runs only if the tool itself imports from ``agent``.
-_BOOT = f"""\
+
+def bare_agent_preamble() -> str:
+    """The first lines of a child process's program: ``toolkit`` and a bare ``agent`` package.
+
+    The child loads ``agent`` as a bare package: its ``__init__`` (the client, the OpenAI SDK:
+    a second of imports) runs only if the code itself imports a name from ``agent``; its
+    private modules (``agent._tool_child``, ``agent._tool_spec``) import at once.
+    """
+    return f"""\
 import sys, types
 sys.path[:0] = {_ROOTS!r}
 package = types.ModuleType("agent")
@@ -64,9 +70,10 @@ def _finish(name):
 
 package.__getattr__ = _finish
 sys.modules["agent"] = package
-from agent._tool_child import main
-main()
 """
+
+
+_BOOT = bare_agent_preamble() + "from agent._tool_child import main\nmain()\n"
 
 
 @dataclass(frozen=True)

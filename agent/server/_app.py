@@ -27,6 +27,7 @@ from agent._model import Model
 from agent.server import _routes_agents, _routes_messages, _routes_tools, _unsupported
 from agent.server._guard import Guard
 from agent.server._stand_in import stand_in
+from agent.server._tool_source import SourceReader
 from toolkit import SchemaError
 
 __all__ = ["DEFAULT_MAX_BODY", "app_from_env", "create_app"]
@@ -44,6 +45,7 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     model: Model | None = None,
     embedding: EmbeddingModel | None = None,
+    warm: bool = False,
 ) -> Guard:
     """The REST server: Letta's API as ``letta_client`` 0.1.x speaks it, over selfedit.
 
@@ -56,6 +58,9 @@ def create_app(
         model: a model every agent uses, whatever it was created with (a stand-in for tests
             and benchmarks; only when opening the database here).
         embedding: likewise, an embedding model for every agent.
+        warm: start the process that reads tools' sources (``PUT /v1/tools/``) at startup,
+            so the first upsert does not wait for it (``selfedit serve`` does); by default
+            it starts at the first upsert.
     """
     owned = not isinstance(client_or_path, AsyncClient)
     if isinstance(client_or_path, AsyncClient):
@@ -63,11 +68,18 @@ def create_app(
     else:
         client = AsyncClient(client_or_path, model=model, embedding=embedding)
 
+    reader = SourceReader()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            client.close()
+        if warm:
+            reader.start()
+        try:
+            yield
+        finally:
+            reader.close()
+            if owned:
+                client.close()
 
     app = FastAPI(
         title="selfedit",
@@ -76,6 +88,7 @@ def create_app(
         redirect_slashes=False,
     )
     app.state.client = client
+    app.state.tool_reader = reader
     for errors, status in _STATUS.items():
         app.add_exception_handler(errors, _handler(status))
     app.add_exception_handler(RequestValidationError, _invalid)
@@ -124,4 +137,5 @@ def app_from_env() -> Guard:
         max_body=int(env.get("SELFEDIT_SERVER_MAX_BODY") or DEFAULT_MAX_BODY),
         model=model,
         embedding=embedding,
+        warm=True,
     )

@@ -8,7 +8,7 @@ from agent._errors import NotFoundError
 from agent.server._letta import BASE_ID_PREFIX, JSON, block_json, tool_json
 from agent.server._routes_agents import client_of
 from agent.server._schemas import BlockModify, ToolUpsert
-from agent.server._tool_source import describe_source, store_source_tool
+from agent.server._tool_source import SourceReader
 
 __all__ = ["router"]
 
@@ -33,8 +33,12 @@ async def upsert_tool(request: Request, body: ToolUpsert) -> JSON:
         raise HTTPException(
             501, "a hand-written schema is not supported: it is derived from the source"
         )
-    described = await describe_source(body.source_code)
-    return tool_json(store_source_tool(client_of(request), described))
+    reader: SourceReader = request.app.state.tool_reader
+    read = await reader.describe(body.source_code)
+    stored = client_of(request).registry.upsert_described(
+        name=read.name, source=read.source, schema=read.schema, spec=read.spec
+    )
+    return tool_json(stored)
 
 
 router.add_api_route("/tools/", upsert_tool, methods=["POST"], name="create_tool")
