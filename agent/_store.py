@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agent._errors import AgentBusyError, NotFoundError
+from agent._errors import AgentBusyError, ConfigError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent._messages import ToolCall
@@ -119,6 +119,7 @@ class Store:
             _create_private(Path(self.path))
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
+        self._refuse_foreign()  # before anything is written, even the journal mode
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -127,6 +128,23 @@ class Store:
         self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         self._depth = 0
         self._migrate()
+
+    def _refuse_foreign(self) -> None:
+        """Refuse a database that holds tables but is not selfedit's (nothing is written)."""
+        try:
+            tables = [r[0] for r in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )]  # fmt: skip
+        except sqlite3.DatabaseError as e:  # not a database at all
+            self.db.close()
+            raise ConfigError(self.path, [f"cannot be opened as a database: {e}"]) from None
+        if tables and "schema_version" not in tables:
+            self.db.close()
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise ConfigError(
+                self.path,
+                [f"is not a selfedit database (it holds other tables: {shown}); open another file"],
+            )
 
     def _migrate(self) -> None:
         with self.transaction():
@@ -341,6 +359,72 @@ class Store:
         if self.agent(agent_id) is None:
             raise NotFoundError(f"agent {agent_id!r} was deleted")
         raise LeaseLost(f"this turn lost its lease on agent {agent_id!r}")
+
+    # -- changes from outside a turn (REST and client edits; each bumps the agent's version) --
+
+    def update_agent(
+        self,
+        agent_id: str,
+        *,
+        name: str | None = None,
+        system: str | None = None,
+        tools: list[dict[str, str | None]] | None = None,
+    ) -> bool:
+        """Change an agent's name, system prompt or tool references (``None``: unchanged).
+
+        A new agent version, so running clients reload the row. False if there is no agent.
+        """
+        row = self.db.execute(
+            "UPDATE agents SET name = COALESCE(?, name), system = COALESCE(?, system), "
+            "tools = COALESCE(?, tools), version = version + 1 WHERE id = ? RETURNING version",
+            (name, system, None if tools is None else json.dumps(tools), agent_id),
+        ).fetchone()
+        return row is not None
+
+    def add_agent_block(self, agent_id: str, block_id: str) -> None:
+        """Attach a stored block after the agent's others (a new agent version)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO agent_blocks VALUES (?1, ?2, (SELECT COALESCE(MAX(position), "
+            "-1) + 1 FROM agent_blocks WHERE agent_id = ?1))",
+            (agent_id, block_id),
+        )
+        self.db.execute("UPDATE agents SET version = version + 1 WHERE id = ?", (agent_id,))
+
+    def remove_agent_block(self, agent_id: str, block_id: str) -> None:
+        """Detach a block from the agent, keeping the block (a new agent version)."""
+        self.db.execute(
+            "DELETE FROM agent_blocks WHERE agent_id = ? AND block_id = ?", (agent_id, block_id)
+        )
+        self.db.execute("UPDATE agents SET version = version + 1 WHERE id = ?", (agent_id,))
+
+    def all_blocks(self, label: str | None = None) -> list[Block]:
+        """Every stored block (with this label, if given), oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM blocks WHERE ?1 IS NULL OR label = ?1 ORDER BY rowid", (label,)
+        ).fetchall()
+        return [_block(r) for r in rows]
+
+    def delete_block(self, block_id: str) -> None:
+        """Delete a block, detaching it from every agent first (each gets a new version)."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE agents SET version = version + 1 WHERE id IN "
+                "(SELECT agent_id FROM agent_blocks WHERE block_id = ?)",
+                (block_id,),
+            )
+            self.db.execute("DELETE FROM agent_blocks WHERE block_id = ?", (block_id,))
+            self.db.execute("DELETE FROM blocks WHERE id = ?", (block_id,))
+
+    def delete_tool(self, tool_id: str) -> None:
+        """Delete a stored tool, and every agent's reference to it (each a new version)."""
+        with self.transaction():
+            for agent in self.agents():
+                kept = [
+                    r for r in agent.tools if not (isinstance(r, dict) and r.get("id") == tool_id)
+                ]
+                if len(kept) != len(agent.tools):
+                    self.update_agent(agent.id, tools=kept)
+            self.db.execute("DELETE FROM tools WHERE id = ?", (tool_id,))
 
     # -- the turn lease ------------------------------------------------------------------
 

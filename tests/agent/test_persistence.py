@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent import AgentState, Client, ModelRequest, ModelResponse
+import pytest
+
+from agent import AgentState, Client, ConfigError, ModelRequest, ModelResponse
 from agent.testing import FunctionModel, ScriptedModel, call, calls, send
 
 MakeClient = Callable[..., Client]
@@ -329,3 +331,19 @@ def test_the_database_is_created_private(tmp_path: Path, make_client: MakeClient
     assert len(files) == 3  # the database, its WAL and its shared-memory index
     assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {oct(0o600)}
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_foreign_database_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    before = path.read_bytes()
+    with pytest.raises(
+        ConfigError, match=r"is not a selfedit database \(it holds other tables: invoices\)"
+    ):
+        Client(path)
+    assert path.read_bytes() == before
+    garbage = tmp_path / "notes.txt"
+    garbage.write_text("not a database at all, just some text that is long enough" * 20)
+    with pytest.raises(ConfigError, match="cannot be opened as a database"):
+        Client(garbage)
