@@ -204,11 +204,14 @@ class FrozenList(list[Any]):
 
 
 def freeze(value: Any) -> Any:
-    """A read-only deep copy of a JSON value."""
+    """A read-only deep copy of a JSON value (frozen parts are shared, not copied)."""
+    kind = type(value)
+    if kind is FrozenDict or kind is FrozenList:
+        return value
     if isinstance(value, dict):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list):
-        return FrozenList(freeze(v) for v in value)
+        return FrozenList([freeze(v) for v in value])
     return value
 
 

@@ -169,7 +169,7 @@ class Tool(Generic[P, R]):
             fn,
             name=name,
             description=description,
-            parameters=parameters,
+            parameters=thaw(parameters),  # a copy: the caller's dict may change later
             binder=SchemaArguments(name, parameters),
             injected=injected,
             strict=strict,
@@ -221,7 +221,7 @@ class Tool(Generic[P, R]):
 
     @parameters.setter
     def parameters(self, value: Schema) -> None:
-        self._loose: Schema = freeze(value)
+        self._loose: Schema = value  # private: handed out only as copies, or frozen
 
     @property
     def strict_parameters(self) -> Schema | None:
@@ -230,7 +230,7 @@ class Tool(Generic[P, R]):
 
     @strict_parameters.setter
     def strict_parameters(self, value: Schema | None) -> None:
-        self._strict_schema: Schema | None = freeze(value)
+        self._strict_schema: Schema | None = value
 
     @functools.cached_property
     def source(self) -> str | None:

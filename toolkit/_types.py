@@ -18,6 +18,7 @@ schemas keep that promise for almost every type; the exceptions are fixed here:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -115,6 +116,18 @@ def _hashable(annotation: Any) -> bool:
 
 def unhashable_set(annotation: Any) -> str | None:
     """Name a ``set``/``frozenset`` inside ``annotation`` whose items cannot be hashed."""
+    try:
+        return _cached_unhashable_set(annotation)
+    except TypeError:  # an unhashable annotation
+        return _unhashable_set(annotation)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_unhashable_set(annotation: Any) -> str | None:
+    return _unhashable_set(annotation)
+
+
+def _unhashable_set(annotation: Any) -> str | None:
     for inner in _walk(annotation, set()):
         if get_origin(inner) in (set, frozenset):
             (item,) = get_args(inner) or (Any,)
