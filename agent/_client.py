@@ -28,6 +28,7 @@ from agent._registry import ToolRegistry
 from agent._resources import (
     AgentBlocks,
     AgentContext,
+    AgentTools,
     Blocks,
     CoreMemory,
     Messages,
@@ -263,6 +264,7 @@ class Agents:
         self.context = AgentContext(client)
         self.blocks = AgentBlocks(client)
         self.core_memory = CoreMemory(client)
+        self.tools = AgentTools(client)
 
     def _tools(
         self, tools: Iterable[str], tool_ids: Iterable[str], include_base_tools: bool
@@ -365,6 +367,47 @@ class Agents:
     async def retrieve(self, agent_id: str) -> AgentState:
         """One agent, as stored now."""
         return self._client.load(agent_id)
+
+    async def modify(
+        self,
+        agent_id: str,
+        *,
+        name: str | None = None,
+        system: str | None = None,
+        tools: Iterable[str] | None = None,
+        tool_ids: Iterable[str] | None = None,
+        block_ids: Iterable[str] | None = None,
+    ) -> AgentState:
+        """Change an agent's name, system prompt, tools or blocks (``None``: unchanged).
+
+        ``tools`` (names) and ``tool_ids`` together replace the agent's tools (base tools are
+        not added: name them); ``block_ids`` replace its blocks, in order. Never waits for a
+        running turn: the turn sees the change from its next request. Every problem is
+        reported in one ``ConfigError``.
+        """
+        client, problems = self._client, bad_fields([("name", name), ("system", system)])
+        refs = None
+        if tools is not None or tool_ids is not None:
+            chosen, tool_problems = self._tools(tools or (), tool_ids or (), False)
+            problems += tool_problems
+            refs = [client.registry.ref(t) for t in chosen]
+        blocks: list[Block] = []
+        for block_id in block_ids or ():
+            found = client.store.block(block_id)
+            if found is None:
+                problems.append(f"no block with id {block_id!r}")
+            elif any(b.label == found.label for b in blocks):
+                problems.append(f"two blocks are labelled {found.label!r}")
+            else:
+                blocks.append(found)
+        if problems:
+            raise ConfigError("agents.modify", problems)
+        with client.store.transaction():
+            if not client.store.update_agent(agent_id, name=name, system=system, tools=refs):
+                raise NotFoundError(f"no agent with id {agent_id!r}")
+            if block_ids is not None:
+                client.store.attach_blocks(agent_id, blocks)
+        return client.load(agent_id)
 
     async def delete(self, agent_id: str) -> None:
         """Delete an agent with its messages (and the blocks no other agent shares).

@@ -9,38 +9,40 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from agent._archival import ArchivalMemory, Passage
 from agent._context import ContextWindow
 from agent._errors import ConfigError, NotFoundError
 from agent._history import to_messages
+from agent._input import check_limit, check_size, user_texts
 from agent._memory import Block, Memory
-from agent._messages import Message, Response, StopReason, Usage, UsageStatistics
+from agent._messages import (
+    Message,
+    Response,
+    StopReason,
+    Usage,
+    UsageStatistics,
+    UserMessage,
+)
 from agent._registry import StoredTool
 from agent._text import bad_fields
+from toolkit import Tool
 
 if TYPE_CHECKING:
     from agent._client import AsyncClient
+    from agent._state import AgentState
 
-__all__ = ["AgentBlocks", "AgentContext", "Blocks", "CoreMemory", "Messages", "Passages", "Tools"]
-
-
-def _texts(messages: Iterable[Mapping[str, Any]]) -> list[str]:
-    texts = []
-    for m in messages:
-        content = m.get("content", "")
-        if isinstance(content, list):  # OpenAI-style content parts
-            content = "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-        if m.get("role", "user") != "user":
-            raise ConfigError(
-                "messages.create", [f"role {m.get('role')!r}: only 'user' is accepted"]
-            )
-        texts.append(str(content))
-    if not texts:
-        raise ConfigError("messages.create", ["no messages given"])
-    problems = bad_fields((f"messages[{i}].content", t) for i, t in enumerate(texts))
-    if problems:
-        raise ConfigError("messages.create", problems)
-    return texts
+__all__ = [
+    "AgentBlocks",
+    "AgentContext",
+    "AgentTools",
+    "Blocks",
+    "CoreMemory",
+    "Messages",
+    "Passages",
+    "Tools",
+]
 
 
 class Passages:
@@ -56,6 +58,7 @@ class Passages:
         self, *, agent_id: str, query: str | None = None, limit: int = 100
     ) -> list[Passage]:
         """Passages, oldest first; with ``query``, the best ``limit`` matches, best first."""
+        check_limit("passages.list", limit)
         archival = self._archival(agent_id)
         if query:
             return (await archival.search(query, page_size=limit)).results
@@ -109,15 +112,23 @@ class Messages:
         self._client = client
 
     async def create_stream(
-        self, *, agent_id: str, messages: Iterable[Mapping[str, Any]]
+        self, *, agent_id: str, messages: Iterable[Mapping[str, Any] | UserMessage]
     ) -> AsyncIterator[Message]:
-        """Run a turn, yielding each message as it happens, then usage and the stop reason."""
-        texts = _texts(messages)
+        """Run a turn, yielding each message as it happens, then usage and the stop reason.
+
+        ``messages``: dicts ``{"role": "user", "content": ...}`` or ``UserMessage`` objects;
+        content is text or a list of text parts. A message over half the agent's context
+        window is refused (``ConfigError``): save long documents to archival memory instead.
+        """
+        text = "\n\n".join(user_texts(messages))
         live = self._client.live(agent_id)
-        async for message in self._client.engine.turn(live, "\n\n".join(texts)):
+        check_size(live.window.counter.count(text), live.window.window)
+        async for message in self._client.engine.turn(live, text):
             yield message
 
-    async def create(self, *, agent_id: str, messages: Iterable[Mapping[str, Any]]) -> Response:
+    async def create(
+        self, *, agent_id: str, messages: Iterable[Mapping[str, Any] | UserMessage]
+    ) -> Response:
         """Run a turn and return what happened."""
         out: list[Message] = []
         usage, stop = Usage(), StopReason(stop_reason="error").stop_reason
@@ -132,6 +143,7 @@ class Messages:
 
     async def list(self, *, agent_id: str, limit: int | None = None) -> list[Message]:
         """The agent's conversation, oldest first (the newest ``limit`` messages)."""
+        check_limit("messages.list", limit)
         self._client.row(agent_id)
         records = self._client.store.messages(agent_id, limit=limit, skip_receipts=True)
         messages = to_messages(records)  # each record gives one message or more
@@ -184,6 +196,46 @@ class AgentBlocks:
             store.save_block(block)
         return block
 
+    async def attach(self, agent_id: str, *, block_id: str) -> AgentState:
+        """Attach a stored block (after the agent's others); attaching it again changes nothing.
+
+        Never waits for a running turn: the turn sees the block from its next request.
+
+        Raises:
+            NotFoundError: no such agent or block.
+            ConfigError: the agent already has another block with that label.
+        """
+        store = self._client.store
+        with store.transaction():
+            block = store.block(block_id)
+            if block is None:
+                raise NotFoundError(f"no block with id {block_id!r}")
+            blocks = self._blocks(agent_id)
+            taken = [b for b in blocks if b.label == block.label and b.id != block.id]
+            if taken:
+                raise ConfigError(
+                    f"block {block.label!r}",
+                    [f"agent {agent_id!r} already has a block labelled {block.label!r} "
+                     f"({taken[0].id}): detach it first"],
+                )  # fmt: skip
+            if all(b.id != block_id for b in blocks):
+                store.add_agent_block(agent_id, block_id)
+        return self._client.load(agent_id)
+
+    async def detach(self, agent_id: str, *, block_id: str) -> AgentState:
+        """Detach a block from the agent (the block stays stored); a block not attached: no-op.
+
+        Raises:
+            NotFoundError: no such agent or block.
+        """
+        store = self._client.store
+        with store.transaction():
+            if store.block(block_id) is None:
+                raise NotFoundError(f"no block with id {block_id!r}")
+            if any(b.id == block_id for b in self._blocks(agent_id)):
+                store.remove_agent_block(agent_id, block_id)
+        return self._client.load(agent_id)
+
 
 class CoreMemory:
     """``client.agents.core_memory``."""
@@ -208,6 +260,48 @@ class Blocks:
         block = self._client.store.block(block_id)
         if block is None:
             raise NotFoundError(f"no block with id {block_id!r}")
+        return block
+
+    async def create(
+        self,
+        *,
+        label: str,
+        value: str,
+        limit: int | None = None,
+        description: str | None = None,
+        read_only: bool = False,
+    ) -> Block:
+        """Store a block on its own, to attach to agents (``agents.blocks.attach``).
+
+        Raises:
+            ConfigError: the block is invalid (each problem listed).
+        """
+        fields: dict[str, Any] = {"label": label, "value": value, "read_only": read_only}
+        if limit is not None:
+            fields["limit"] = limit
+        if description is not None:
+            fields["description"] = description
+        try:
+            block = Block(**fields)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"block {label!r}", _problems(e)) from None
+        store = self._client.store
+        with store.transaction():
+            store.save_block(block)
+        return block
+
+    async def list(self, *, label: str | None = None) -> list[Block]:
+        """Every stored block (with this label, if given), oldest first."""
+        return self._client.store.all_blocks(label)
+
+    async def delete(self, block_id: str) -> Block:
+        """Delete a block, detaching it from every agent that has it; the block as it was.
+
+        Raises:
+            NotFoundError: no such block.
+        """
+        block = await self.retrieve(block_id)
+        self._client.store.delete_block(block_id)
         return block
 
 
@@ -249,3 +343,83 @@ class Tools:
     async def list(self) -> list[StoredTool]:
         """Every registered tool."""
         return self._client.registry.list()
+
+    async def delete(self, tool_id: str) -> None:
+        """Delete a stored tool; agents that had it lose it (from their next step on).
+
+        Raises:
+            NotFoundError: no stored tool has this id.
+        """
+        if self._client.store.tool(id=tool_id) is None:
+            raise NotFoundError(f"no tool with id {tool_id!r}")
+        self._client.store.delete_tool(tool_id)
+
+
+class AgentTools:
+    """``client.agents.tools``: an agent's tools."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list(self, agent_id: str) -> list[Tool[..., Any]]:
+        """The agent's tools, as stored now."""
+        return self._client.load(agent_id).tools
+
+    async def attach(
+        self, agent_id: str, *, tool_id: str | None = None, name: str | None = None
+    ) -> AgentState:
+        """Give the agent a stored tool by id, or a tool by name (a built-in one, say).
+
+        Attaching a tool it has changes nothing. Never waits for a running turn: the turn
+        offers the tool from its next request.
+
+        Raises:
+            NotFoundError: no such agent or tool.
+            ConfigError: the agent has another tool of that name.
+        """
+        client = self._client
+        tool = _tool(client, tool_id, name)
+        with client.store.transaction():
+            refs = client.row(agent_id).tools
+            ref = client.registry.ref(tool)
+            same = [r for r in refs if isinstance(r, dict) and r.get("name") == tool.name]
+            if same and same[0] != ref:
+                problem = (
+                    f"agent {agent_id!r} has another tool named {tool.name!r}: detach it first"
+                )
+                raise ConfigError(f"tool {tool.name!r}", [problem])
+            if not same:
+                client.store.update_agent(agent_id, tools=[*refs, ref])
+        return client.load(agent_id)
+
+    async def detach(
+        self, agent_id: str, *, tool_id: str | None = None, name: str | None = None
+    ) -> AgentState:
+        """Take a tool (by id, or by name) from the agent; a tool it lacks: no change.
+
+        Raises:
+            NotFoundError: no such agent or tool.
+        """
+        client = self._client
+        tool = _tool(client, tool_id, name)
+        with client.store.transaction():
+            refs = client.row(agent_id).tools
+            kept = [r for r in refs if not (isinstance(r, dict) and r.get("name") == tool.name)]
+            if len(kept) != len(refs):
+                client.store.update_agent(agent_id, tools=kept)
+        return client.load(agent_id)
+
+
+def _tool(client: AsyncClient, tool_id: str | None, name: str | None) -> Tool[..., Any]:
+    """The tool an id or a name means (exactly one of them given)."""
+    if (tool_id is None) == (name is None):
+        raise ConfigError("agents.tools", ["pass exactly one of tool_id= and name="])
+    if tool_id is not None:
+        return client.registry.by_id(tool_id)
+    return client.registry.by_name(str(name))
+
+
+def _problems(error: Exception) -> list[str]:
+    if isinstance(error, ValidationError):
+        return [f"{'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}" for e in error.errors()]
+    return [str(error)]

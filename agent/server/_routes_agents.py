@@ -18,7 +18,7 @@ from agent.server._letta import (
     passage_json,
     tool_json,
 )
-from agent.server._schemas import AgentCreate, BlockModify, PassageCreate
+from agent.server._schemas import AgentCreate, AgentModify, BlockModify, PassageCreate
 
 __all__ = ["router"]
 
@@ -81,6 +81,27 @@ async def retrieve_agent(request: Request, agent_id: str) -> JSON:
     return agent_json(await client_of(request).agents.retrieve(agent_id))
 
 
+@router.patch("/{agent_id}")
+async def modify_agent(request: Request, agent_id: str, body: AgentModify) -> JSON:
+    """``client.agents.modify(agent_id, ...)``: name, system prompt, tools, blocks."""
+    client = client_of(request)
+    unsupported = sorted(k for k, v in (body.model_extra or {}).items() if v is not None)
+    if body.model is not None and body.model != client.row(agent_id).model:
+        unsupported.insert(0, "model")
+    if unsupported:
+        raise HTTPException(501, f"changing {', '.join(unsupported)} is not supported by selfedit")
+    stored, names = _split_tool_ids(body.tool_ids) if body.tool_ids is not None else (None, None)
+    state = await client.agents.modify(
+        agent_id,
+        name=body.name,
+        system=body.system,
+        tools=names,
+        tool_ids=stored,
+        block_ids=body.block_ids,
+    )
+    return agent_json(state)
+
+
 @router.delete("/{agent_id}")
 async def delete_agent(request: Request, agent_id: str) -> None:
     """``client.agents.delete(agent_id)``."""
@@ -93,6 +114,27 @@ async def agent_tools(request: Request, agent_id: str) -> list[JSON]:
     return [tool_json(t) for t in (await client_of(request).agents.retrieve(agent_id)).tools]
 
 
+def _tool_key(tool_id: str) -> dict[str, str]:
+    """A REST tool id as the client's ``tool_id=`` or (a built-in's) ``name=``."""
+    if tool_id.startswith(BASE_ID_PREFIX):
+        return {"name": tool_id.removeprefix(BASE_ID_PREFIX)}
+    return {"tool_id": tool_id}
+
+
+@router.patch("/{agent_id}/tools/attach/{tool_id}")
+async def attach_tool(request: Request, agent_id: str, tool_id: str) -> JSON:
+    """``client.agents.tools.attach(agent_id, tool_id)``: the agent, with the tool."""
+    tools = client_of(request).agents.tools
+    return agent_json(await tools.attach(agent_id, **_tool_key(tool_id)))
+
+
+@router.patch("/{agent_id}/tools/detach/{tool_id}")
+async def detach_tool(request: Request, agent_id: str, tool_id: str) -> JSON:
+    """``client.agents.tools.detach(agent_id, tool_id)``: the agent, without the tool."""
+    tools = client_of(request).agents.tools
+    return agent_json(await tools.detach(agent_id, **_tool_key(tool_id)))
+
+
 @router.get("/{agent_id}/core-memory")
 async def core_memory(request: Request, agent_id: str) -> JSON:
     """``client.agents.core_memory.retrieve(agent_id)``."""
@@ -103,6 +145,20 @@ async def core_memory(request: Request, agent_id: str) -> JSON:
 async def list_blocks(request: Request, agent_id: str) -> list[JSON]:
     """``client.agents.blocks.list(agent_id)``."""
     return [block_json(b) for b in await client_of(request).agents.blocks.list(agent_id)]
+
+
+@router.patch("/{agent_id}/core-memory/blocks/attach/{block_id}")
+async def attach_block(request: Request, agent_id: str, block_id: str) -> JSON:
+    """``client.agents.blocks.attach(agent_id, block_id)``: the agent, with the block."""
+    blocks = client_of(request).agents.blocks
+    return agent_json(await blocks.attach(agent_id, block_id=block_id))
+
+
+@router.patch("/{agent_id}/core-memory/blocks/detach/{block_id}")
+async def detach_block(request: Request, agent_id: str, block_id: str) -> JSON:
+    """``client.agents.blocks.detach(agent_id, block_id)``: the agent, without the block."""
+    blocks = client_of(request).agents.blocks
+    return agent_json(await blocks.detach(agent_id, block_id=block_id))
 
 
 @router.get("/{agent_id}/core-memory/blocks/{block_label}")

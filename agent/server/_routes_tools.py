@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from agent._errors import NotFoundError
 from agent.server._letta import BASE_ID_PREFIX, JSON, block_json, tool_json
 from agent.server._routes_agents import client_of
-from agent.server._schemas import BlockModify, ToolUpsert
+from agent.server._schemas import BlockCreate, BlockModify, ToolUpsert
 from agent.server._tool_source import SourceReader
 
 __all__ = ["router"]
@@ -67,6 +67,47 @@ async def retrieve_tool(request: Request, tool_id: str) -> JSON:
         if stored.id == tool_id:
             return tool_json(stored)
     raise NotFoundError(f"no tool with id {tool_id!r}")
+
+
+@router.delete("/tools/{tool_id}")
+async def delete_tool(request: Request, tool_id: str) -> None:
+    """``client.tools.delete(tool_id)``: agents that had the tool lose it."""
+    if tool_id.startswith(BASE_ID_PREFIX):
+        raise HTTPException(422, f"{tool_id!r} is a built-in tool: it cannot be deleted")
+    await client_of(request).tools.delete(tool_id)
+
+
+@router.post("/blocks/")
+async def create_block(request: Request, body: BlockCreate) -> JSON:
+    """``client.blocks.create(label=..., value=...)``: a block on its own, to attach."""
+    fields = body.model_dump(exclude_none=True)
+    return block_json(await client_of(request).blocks.create(**fields))
+
+
+@router.get("/blocks/")
+async def list_blocks(
+    request: Request,
+    label: str | None = None,
+    templates_only: bool = False,
+    name: str | None = None,
+    identity_id: str | None = None,
+) -> list[JSON]:
+    """``client.blocks.list(label=...)``: every block, oldest first.
+
+    selfedit has no block templates, block names or identities: filtering by them finds none.
+    """
+    if templates_only or name is not None or identity_id is not None:
+        return []
+    return [block_json(b) for b in await client_of(request).blocks.list(label=label)]
+
+
+@router.delete("/blocks/{block_id}")
+async def delete_block(request: Request, block_id: str) -> JSON:
+    """``client.blocks.delete(block_id)``: the block as it was, detached from every agent."""
+    try:
+        return block_json(await client_of(request).blocks.delete(block_id))
+    except NotFoundError:
+        raise HTTPException(404, "Block not found") from None
 
 
 @router.get("/blocks/{block_id}")

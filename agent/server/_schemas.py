@@ -67,18 +67,24 @@ class AgentCreate(_Body):
 
 
 class AgentModify(_Body):
-    """``PATCH /v1/agents/{agent_id}``."""
+    """``PATCH /v1/agents/{agent_id}``: what is not set stays as it is.
+
+    Letta's other settings (tags, tool rules, configs, ...) are kept as extra keys, so that
+    one given a value can be answered with a 501 naming it.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     name: str | None = None
     """A new name."""
     system: str | None = None
     """A new system prompt."""
     model: str | None = None
-    """A new model handle."""
+    """Only the agent's current model (changing it is not supported)."""
     tool_ids: list[str] | None = None
     """The agent's tools, replacing the current ones."""
     block_ids: list[str] | None = None
-    """Not supported: blocks are attached and detached one by one."""
+    """The agent's blocks, replacing the current ones, in order."""
 
 
 class MessageIn(_Body):
