@@ -2,15 +2,17 @@
 
 A stream is ``text/event-stream``: one ``data: <json>`` event per message as each step
 finishes, the usage chunk, then ``data: [DONE]``. A client that goes away mid-stream ends the
-turn the way any stream left early does: the turn is closed, its lease given back.
+turn the way any stream left early does: the turn is cancelled, its lease given back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
@@ -23,6 +25,9 @@ from agent.server._schemas import MessageCreate
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/agents/{agent_id}")
+
+_Handover = asyncio.Queue[Message | Exception | None]
+"""A turn's messages, then ``None`` when it ended, or the exception that ended it."""
 
 
 def _inputs(body: MessageCreate) -> list[Mapping[str, Any]]:
@@ -58,11 +63,32 @@ async def create_stream(request: Request, agent_id: str, body: MessageCreate) ->
     )
 
 
+async def _run(turn: AsyncIterator[Message], queue: _Handover) -> None:
+    """Run the turn in a task of its own, handing each message over; ``None``: it ended."""
+    try:
+        async for message in turn:
+            queue.put_nowait(message)
+        queue.put_nowait(None)
+    except Exception as e:
+        queue.put_nowait(e)
+
+
 async def _events(turn: AsyncIterator[Message], name: str) -> AsyncIterator[str]:
+    """The stream's events, the turn running in its own task.
+
+    When the client goes away, the response is cancelled by a cancel scope, which cancels
+    every await inside it again and again: a turn run inside it could not finish its own
+    cleanup (its last commit, giving back its lease). Its task is cancelled once instead,
+    the ordinary way, and waited for.
+    """
+    queue: _Handover = asyncio.Queue()
+    task = asyncio.get_running_loop().create_task(_run(turn, queue))
     calls: list[Message] = []  # the tool calls so far: tool returns are named after them
     usage: Usage | None = None
     try:
-        async for message in turn:
+        while (message := await queue.get()) is not None:
+            if isinstance(message, Exception):
+                raise message
             if isinstance(message, UsageStatistics):
                 usage = message
                 continue
@@ -73,7 +99,9 @@ async def _events(turn: AsyncIterator[Message], name: str) -> AsyncIterator[str]
         yield _event(usage_json(usage or Usage()))
         yield "data: [DONE]\n\n"
     finally:
-        await turn.aclose()  # type: ignore[attr-defined]
+        task.cancel()  # a no-op if the turn is over
+        with anyio.CancelScope(shield=True):
+            await asyncio.wait([task])
 
 
 def _event(item: JSON) -> str:
