@@ -117,12 +117,16 @@ class Messages:
         """Run a turn, yielding each message as it happens, then usage and the stop reason.
 
         ``messages``: dicts ``{"role": "user", "content": ...}`` or ``UserMessage`` objects;
-        content is text or a list of text parts. A message over half the agent's context
-        window is refused (``ConfigError``): save long documents to archival memory instead.
+        content is text or a list of text parts. A message that cannot fit in the agent's
+        context window beside its system prompt, memory and tools is refused
+        (``ConfigError``): save long documents to archival memory instead.
         """
         text = "\n\n".join(user_texts(messages))
         live = self._client.live(agent_id)
-        check_size(live.window.counter.count(text), live.window.window)
+        parts = self._client.engine.measure(live)
+        fixed = parts["total_tokens"] - round(parts["messages_tokens"] * live.window.correction)
+        window = live.window.window
+        check_size(live.window.counter.count(text), window - fixed, window)
         async for message in self._client.engine.turn(live, text):
             yield message
 
