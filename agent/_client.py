@@ -18,6 +18,7 @@ from agent._embedding import EmbeddingModel, resolve_embedding
 from agent._engine import Engine
 from agent._errors import ConfigError, ModelError, NotFoundError
 from agent._history import well_formed
+from agent._input import unknown_keys
 from agent._lease import LeaseConfig, Leases
 from agent._live import LiveAgent, apply_row
 from agent._memory import Block, Memory
@@ -238,6 +239,9 @@ class _Unavailable:
         raise ModelError(self._reason)
 
 
+BLOCK_KEYS = tuple(Block.model_fields)
+
+
 def _block(spec: BlockSpec) -> Block:
     """A new Block from a dict, or a copy of a Block (the caller's object stays theirs)."""
     return spec.model_copy() if isinstance(spec, Block) else Block(**dict(spec))
@@ -307,6 +311,11 @@ class Agents:
         problems: list[str] = []
         blocks: list[Block] = []
         for index, spec in enumerate(memory_blocks):
+            if isinstance(spec, Mapping):  # a typo ("valu") must not make an empty block
+                problems += unknown_keys(f"memory block {index}", spec, BLOCK_KEYS)
+            elif not isinstance(spec, Block):
+                problems.append(f"memory block {index} must be a dict or a Block, got {spec!r:.40}")
+                continue
             try:
                 blocks.append(_block(spec))
             except (ValueError, TypeError) as e:

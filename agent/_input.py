@@ -15,7 +15,7 @@ from agent._errors import ConfigError
 from agent._messages import UserMessage
 from agent._text import bad_fields
 
-__all__ = ["check_limit", "check_size", "user_texts"]
+__all__ = ["check_limit", "check_size", "unknown_keys", "user_texts"]
 
 _KEYS = ("role", "content", "name")
 _MISSING = object()
@@ -25,7 +25,8 @@ def _type(value: object) -> str:
     return type(value).__name__
 
 
-def _unknown(where: str, keys: Iterable[str], known: tuple[str, ...]) -> list[str]:
+def unknown_keys(where: str, keys: Iterable[str], known: tuple[str, ...]) -> list[str]:
+    """One problem per key not in ``known``, with the closest known key when there is one."""
     problems = []
     for key in keys:
         if key in known:
@@ -74,7 +75,7 @@ def _one(where: str, message: object, problems: list[str]) -> str | None:
             f"got {_type(message)}"
         )
         return None
-    problems += _unknown(where, message, _KEYS)
+    problems += unknown_keys(where, message, _KEYS)
     role = message.get("role", "user")
     if role != "user":
         problems.append(f"{where}: role {role!r}: only 'user' is accepted")

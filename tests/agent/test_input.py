@@ -110,3 +110,18 @@ async def test_a_bad_limit_is_refused(
         await client.agents.messages.list(agent_id=agent_id, limit=limit)
     with pytest.raises(ConfigError, match="limit must be a whole number of at least 0"):
         await client.agents.passages.list(agent_id=agent_id, limit=limit)
+
+
+async def test_a_typo_in_a_block_spec_is_refused_with_a_suggestion(
+    make_async_client: MakeAsyncClient,
+) -> None:
+    client = make_async_client(model=ScriptedModel())
+    with pytest.raises(ConfigError) as raised:
+        await client.agents.create(
+            memory_blocks=[{"label": "human", "valu": "Bob"}, {"label": "persona", "limt": 9}]
+        )
+    assert raised.value.problems == [
+        "memory block 0: unknown key 'valu'; did you mean 'value'?",
+        "memory block 1: unknown key 'limt'; did you mean 'limit'?",
+    ]
+    assert await client.agents.list() == []
