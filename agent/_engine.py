@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from agent._context import PRESSURE_NOTE, ContextManager, summary_message
 from agent._errors import AgentBusyError, BlockError, RealModelCallBlocked
-from agent._history import SEND_MESSAGE, Record, is_well_formed, to_openai, well_formed
+from agent._history import SEND_MESSAGE, Record, to_openai
 from agent._lease import Leases
 from agent._live import Fields, LiveAgent, fields, merge
 from agent._memory import Block, Snapshot
@@ -188,10 +188,7 @@ class Engine:
         system = {"role": "system", "content": live.system_prompt()}
         summary = summary_message(live.window)
         head = [system, summary] if summary else [system]
-        # the engine only ever stores whole call/result groups, so this check is cheap and
-        # normally passes; a history that is broken anyway is repaired, never sent as it is
-        context = live.context if is_well_formed(live.context) else well_formed(live.context)
-        messages = [*head, *to_openai(context)]
+        messages = [*head, *to_openai(live.request_context())]
         choice = SEND_MESSAGE if force and SEND_MESSAGE in tools else "required"
         return ModelRequest(messages, tools.openai_schemas(), choice)
 

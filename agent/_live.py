@@ -15,7 +15,7 @@ from typing import Any
 
 from agent._context import ContextConfig, ContextState
 from agent._errors import NotFoundError
-from agent._history import Record, well_formed
+from agent._history import Record, is_well_formed, well_formed
 from agent._memory import Block
 from agent._model import Model
 from agent._rebase import rebase
@@ -89,6 +89,23 @@ class LiveAgent:
 
     _toolset: tuple[tuple[int, ...], ToolSet] | None = None
     _system: tuple[tuple[Any, ...], str] | None = None
+    _formed: tuple[int, int] = (0, 0)
+    """(id of the first record, length) of the context last found well-formed."""
+
+    def request_context(self) -> list[Record]:
+        """The context as the model must get it: every call answered exactly once.
+
+        The engine stores whole call/result groups and evicts whole groups, so only what was
+        appended since the last check is checked; a history broken anyway (written by
+        something else) is repaired, never sent as it is.
+        """
+        context = self.context
+        first = id(context[0]) if context else 0
+        done = self._formed[1] if self._formed[0] == first else 0
+        if done <= len(context) and is_well_formed(context[done:]):
+            self._formed = (first, len(context))
+            return context
+        return well_formed(context)
 
     @property
     def toolset(self) -> ToolSet:

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import replace
 
 from agent._model import ModelResponse, ModelToolCall
-from agent._text import repair, repair_json
+from agent._text import might_need_repair, repair, repair_json
 
 __all__ = ["sanitize"]
 
@@ -22,6 +22,10 @@ def _fresh_id() -> str:
 
 def sanitize(reply: ModelResponse) -> tuple[ModelResponse, bool]:
     """The reply with repaired text and unique call ids, and whether any text was repaired."""
+    ids = [c.id for c in reply.tool_calls]
+    parts = [reply.text or "", *(c.name + c.arguments + c.id for c in reply.tool_calls)]
+    if all(ids) and len(set(ids)) == len(ids) and not might_need_repair("".join(parts)):
+        return reply, False  # the common case: one scan of the text, nothing to change
     text, repaired = repair(reply.text) if reply.text else (reply.text, False)
     calls: list[ModelToolCall] = []
     seen: set[str] = set()

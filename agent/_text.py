@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["REPAIR_NOTE", "bad_fields", "bad_text", "repair", "repair_json"]
+__all__ = ["REPAIR_NOTE", "bad_fields", "bad_text", "might_need_repair", "repair", "repair_json"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPED = re.compile(r"\\[uU][dD][89a-fA-F]")
@@ -40,6 +40,11 @@ def bad_fields(fields: Iterable[tuple[str, str | None]]) -> list[str]:
         if why:
             problems.append(f"{name} {why}; pass valid Unicode text")
     return problems
+
+
+def might_need_repair(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, or an escape that may decode to one."""
+    return _SURROGATE.search(text) is not None or _ESCAPED.search(text) is not None
 
 
 def repair(value: str) -> tuple[str, bool]:

@@ -63,7 +63,12 @@ async def per_step(stored: int, turns: int = 40) -> float:
         times = []
         for _ in range(turns):
             live = client.live(agent_id)
-            del live.context[:-200]  # hold the window at 200 messages (eviction comes later)
+            # hold the window at about 200 messages, cut before a user message as eviction
+            # cuts (never between a call and its result)
+            cut = len(live.context) - 200
+            while 0 < cut < len(live.context) and live.context[cut].role != "user":
+                cut += 1
+            del live.context[: max(cut, 0)]
             start = time.perf_counter()
             response = await client.agents.messages.create(
                 agent_id=agent_id, messages=[{"role": "user", "content": "go"}]
