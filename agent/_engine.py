@@ -68,18 +68,25 @@ Next = Continue | EndTurn
 class _Streak:
     """The run of identical calls (same tool, arguments and result) ending at the last call."""
 
-    key: tuple[str, str] | None = None
+    name: str | None = None
+    arguments: str = ""
     result: str | None = None
     count: int = 0
 
-    def blocks(self, key: tuple[str, str]) -> bool:
-        return self.key == key and self.count >= REPEAT_LIMIT
+    def same(self, name: str, arguments: str) -> bool:
+        """The same call as the last: same tool, same arguments (as JSON, in any key order)."""
+        if name != self.name:
+            return False
+        return arguments == self.arguments or _canonical(arguments) == _canonical(self.arguments)
 
-    def record(self, key: tuple[str, str], result: str) -> None:
-        if self.key == key and self.result == result:
+    def blocks(self, name: str, arguments: str) -> bool:
+        return self.count >= REPEAT_LIMIT and self.same(name, arguments)
+
+    def record(self, name: str, arguments: str, result: str) -> None:
+        if self.result == result and self.same(name, arguments):
             self.count += 1
         else:
-            self.key, self.result, self.count = key, result, 1
+            self.name, self.arguments, self.result, self.count = name, arguments, result, 1
 
 
 def _canonical(arguments: str) -> str:
@@ -343,8 +350,7 @@ class Engine:
     async def _run(
         self, live: LiveAgent, tools: ToolSet, turn: _Turn, call: ModelToolCall
     ) -> ToolResult:
-        key = (call.name, _canonical(call.arguments))
-        if turn.streak.blocks(key):
+        if turn.streak.blocks(call.name, call.arguments):
             return ToolResult(
                 "error",
                 f"Error: {call.name} was already called {REPEAT_LIMIT} times in a row with these "
@@ -358,7 +364,7 @@ class Engine:
         else:
             result = self._settle(live, snapshot, result)
         if call.name != SEND_MESSAGE:
-            turn.streak.record(key, result.content)
+            turn.streak.record(call.name, call.arguments, result.content)
         return result
 
     def _settle(self, live: LiveAgent, snapshot: Snapshot, result: ToolResult) -> ToolResult:
