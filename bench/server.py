@@ -7,11 +7,19 @@ three-step turn (two ``core_memory_append``, then ``send_message``). Each figure
 of many calls. Letta's figures are the issue's: Letta 0.6.54 on SQLite, same client, a stand-in
 model answering in 1-4 ms.
 
-    .venv/bin/python bench/server.py
+Then many agents at once: a second server with ``--workers 2`` and a stand-in that takes 20 ms
+per reply (``_server_model:paced``, five steps a turn); 200 agents, each running 5 turns one
+after another, all agents at the same time, over HTTP (a minimal keep-alive client, one
+connection per agent). The latency-bound ideal is the time one agent's turns take if only the
+model's latency counted (5 turns x 5 steps x 20 ms = 0.5 s); the target is at most 1.5x that.
+
+    BENCH_N=20 .venv/bin/python bench/server.py   (BENCH_AGENTS, BENCH_TURNS: the second part)
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import statistics
@@ -21,8 +29,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+from _server_model import LATENCY, STEPS_PER_TURN
 from letta_client import Letta
 
 HERE = Path(__file__).parent
@@ -42,13 +52,15 @@ def _free_port() -> int:
         return port
 
 
-def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(
+    db: Path, port: int, stand_in: str = "_server_model:model", *extra: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
     }
     command = [sys.executable, "-m", "agent._cli", "serve", "--port", str(port), "--db", str(db)]
-    process = subprocess.Popen([*command, "--stand-in", "_server_model:model"], env=env)
+    process = subprocess.Popen([*command, "--stand-in", stand_in, *extra], env=env)
     for _ in range(600):
         try:
             socket.create_connection(("127.0.0.1", port), 0.1).close()
@@ -128,8 +140,69 @@ def _as_source(i: int) -> Callable[..., object]:
     return found
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection, as little client as possible.
+
+    The load comes from one process on the same machine as the server; httpx's async client
+    spends more CPU per request with 200 connections open than the server does, so it would
+    measure itself. (Each real client is a process or host of its own.)
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> _Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def post(self, path: str, body: object) -> tuple[int, Any]:
+        data = json.dumps(body).encode()
+        head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        self.writer.write(f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+        size = next(int(h[15:]) for h in lines if h.lower().startswith(b"content-length:"))
+        return int(lines[0].split()[1]), json.loads(await self.reader.readexactly(size))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def many_agents(port: int, agents: int, turns: int) -> tuple[float, int]:
+    """(seconds, turns that failed) for ``agents`` agents x ``turns`` turns, all at once."""
+    connections = [await _Connection.open(port) for _ in range(agents)]
+    body = {"memory_blocks": [{"label": "notes", "value": "", "limit": 1_000_000}]}
+    ids = [(await c.post("/v1/agents/", body))[1]["id"] for c in connections]
+    failed = 0
+
+    async def run(connection: _Connection, agent_id: str) -> None:
+        nonlocal failed
+        for _ in range(turns):
+            turn = {"messages": [{"role": "user", "content": "go"}]}
+            status, reply = await connection.post(f"/v1/agents/{agent_id}/messages", turn)
+            failed += status != 200 or reply["messages"][-1]["message_type"] != "assistant_message"
+
+    start = time.perf_counter()
+    await asyncio.gather(*(run(c, i) for c, i in zip(connections, ids, strict=True)))
+    elapsed = time.perf_counter() - start
+    for connection in connections:
+        connection.close()
+    return elapsed, failed
+
+
+def _many(tmp: Path, agents: int, turns: int) -> tuple[float, int]:
+    port = _free_port()
+    process = _start(tmp / "many.db", port, "_server_model:paced", "--workers", "2")
+    try:
+        return asyncio.run(many_agents(port, agents, turns))
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def main() -> None:
     n = int(os.environ.get("BENCH_N", "30"))
+    agents = int(os.environ.get("BENCH_AGENTS", "200"))
+    turns = int(os.environ.get("BENCH_TURNS", "5"))
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
         process = _start(Path(tmp) / "bench.db", port)
@@ -141,12 +214,22 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(10)
+        elapsed, failed = _many(Path(tmp), agents, turns)
     print(f"selfedit serve vs Letta 0.6.54, letta_client over loopback HTTP, median of {n}")
     print(f"{'operation':<40}{'selfedit ms':>12}{'Letta ms':>10}{'Letta/selfedit':>16}")
     for name, ms in figures.items():
         letta = LETTA_MS[name]
         print(f"{name:<40}{ms:>12.2f}{letta:>10.1f}{letta / ms:>15.1f}x")
     print(f"server RSS: {idle:.0f} MiB idle, {busy:.0f} MiB after the run (Letta: 228 MiB idle)")
+    ideal = turns * STEPS_PER_TURN * LATENCY
+    print(
+        f"\n{agents} agents x {turns} turns at once over HTTP, --workers 2, "
+        f"{LATENCY * 1000:.0f} ms per model reply, {STEPS_PER_TURN} steps a turn:\n"
+        f"  {elapsed:.2f} s, latency-bound ideal {ideal:.2f} s: {elapsed / ideal:.1f}x "
+        f"(target <= 1.5x); {failed} turns failed; "
+        f"{agents * turns / elapsed:.0f} turns/s, {agents * turns * STEPS_PER_TURN / elapsed:.0f}"
+        " steps/s"
+    )
 
 
 if __name__ == "__main__":
