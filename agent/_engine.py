@@ -420,19 +420,22 @@ class Engine:
         ``release`` gives it back. Steps of several agents may share one commit
         (``GroupCommit``), each in its own savepoint.
         """
-        agent_id, known, leases = live.state.id, live.known, self.leases
+        agent_id, known, leases, store = live.state.id, live.known, self.leases, self.store
         written: dict[str, tuple[int, Fields]] = {}
         holder: list[Holder] = []
+        marks: list[int] = []
 
         def write() -> None:
             if take and (busy := leases.try_take(agent_id)) is not None:
                 holder.append(busy)
                 return
-            self.store.add_messages(agent_id, records)
+            store.check_lease(agent_id, leases.me.owner)
+            marks.append(store.history_mark(agent_id))
+            store.add_messages(agent_id, records)
+            marks.append(store.history_mark(agent_id))
             written.update(self._write_blocks(live))
             if writes is not None:
                 writes.run()
-            self.store.bump_agent(agent_id, leases.me.owner)
             if release:
                 leases.release(agent_id)
 
@@ -441,7 +444,8 @@ class Engine:
             return holder[0]
         known.blocks.update(written)
         known.order = tuple(b.id for b in live.state.memory)
-        known.agent += 1
+        if marks[0] == known.history:  # nobody else wrote history since: ours is all there is
+            known.history = marks[1]
         live.context.extend(records)
         return None
 

@@ -145,12 +145,13 @@ class Leases:
         return found[0]
 
     def _renew(self, agent_id: str) -> bool:
-        """Extend the lease; False when it was taken over (the turn's next commit fails)."""
+        """Extend the lease; False once this turn no longer holds it."""
         try:
             expires = time.time() + self.config.ttl
             if self.store.renew_lease(agent_id, self.me.owner, expires):
                 return True
-            logger.warning("the lease on %r was taken over; this turn will fail", agent_id)
+            if self.store.lease_owner(agent_id) is not None:  # not merely given back already
+                logger.warning("the lease on %r was taken over; this turn will fail", agent_id)
             return False
         except Exception as e:  # the next commit's lease check decides
             logger.warning("renewing the lease on %r failed: %s", agent_id, e)

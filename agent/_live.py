@@ -34,9 +34,11 @@ class Known:
     """What a client last saw in the database, by version."""
 
     agent: int = 0
-    """The agent row's version (its settings, tools, summary and history)."""
-    tools: tuple[int, int] = (0, 0)
-    """The stored tools' count and version sum."""
+    """The agent row's version (its settings, tools, summary and evictions)."""
+    history: int = 0
+    """The newest in-context message's seq this client has in its context."""
+    tools: int = -1
+    """The stored tools' state (``Versions.tools``)."""
     blocks: dict[str, tuple[int, Fields]] = field(default_factory=dict)
     """Each block's version and its fields at that version."""
     order: tuple[str, ...] = ()
@@ -147,7 +149,7 @@ class LiveAgent:
         if versions is None:
             raise NotFoundError(f"agent {agent_id!r} was deleted")
         row = None
-        if known.stale or versions.agent != known.agent:
+        if known.stale or (versions.agent, versions.history) != (known.agent, known.history):
             row = store.agent(agent_id)
             if row is None:
                 raise NotFoundError(f"agent {agent_id!r} was deleted")
@@ -164,7 +166,8 @@ class LiveAgent:
             for block_id, version in versions.blocks:
                 if known.blocks[block_id][0] != version:
                     self._reload_block(store, block_id)
-        known.agent, known.tools, known.stale = versions.agent, versions.tools, False
+        known.agent, known.history = versions.agent, versions.history
+        known.tools, known.stale = versions.tools, False
 
     def _reload_row(self, store: Store, row: AgentRow) -> None:
         apply_row(self.state, row)

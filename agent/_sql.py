@@ -16,7 +16,7 @@ SCHEMA = (
         summary TEXT NOT NULL DEFAULT '',  -- the recursive summary of evicted messages
         summarized INTEGER NOT NULL DEFAULT 0,  -- how many messages it covers
         summary_error TEXT,
-        version INTEGER NOT NULL DEFAULT 1  -- bumped by every change to the row or its history
+        version INTEGER NOT NULL DEFAULT 1  -- bumped by changes to the row and by evictions
     )""",
     """CREATE TABLE IF NOT EXISTS blocks (
         id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL,
@@ -66,6 +66,18 @@ SCHEMA = (
         override INTEGER NOT NULL DEFAULT 0,  -- 1: may take the name of a built-in tool
         sandbox INTEGER NOT NULL DEFAULT 0  -- 1: every call runs in a separate process
     )""",
+    # one number that moves with every write to the tools table, read by each step's check
+    "CREATE TABLE IF NOT EXISTS tools_state (version INTEGER NOT NULL)",
+    "INSERT INTO tools_state SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM tools_state)",
+    """CREATE TRIGGER IF NOT EXISTS tools_ai AFTER INSERT ON tools BEGIN
+        UPDATE tools_state SET version = version + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS tools_au AFTER UPDATE ON tools BEGIN
+        UPDATE tools_state SET version = version + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS tools_ad AFTER DELETE ON tools BEGIN
+        UPDATE tools_state SET version = version + 1;
+    END""",
     # archival memory: passages, their tags, and a BM25 index over their text
     """CREATE TABLE IF NOT EXISTS passages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -29,13 +29,14 @@ WAL_SIZE_LIMIT = 4 * 1024 * 1024
 """Bytes the write-ahead log is truncated to after a checkpoint (it never stays at its peak)."""
 
 VERSIONS_QUERY = """
-SELECT 'a', id, version, (SELECT COUNT(*) FROM tools), (SELECT COALESCE(SUM(version), 0) FROM tools)
-FROM agents WHERE id = ?
+SELECT 'a', version, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ?1 AND in_context = 1),
+    (SELECT version FROM tools_state), 0
+FROM agents WHERE id = ?1
 UNION ALL
 SELECT 'b', b.id, b.version, a.position, 0
-FROM agent_blocks a JOIN blocks b ON b.id = a.block_id WHERE a.agent_id = ?
+FROM agent_blocks a JOIN blocks b ON b.id = a.block_id WHERE a.agent_id = ?1
 ORDER BY 1, 4
-"""
+"""  # noqa: E501
 
 
 class LeaseLost(AgentBusyError):
@@ -58,9 +59,11 @@ class Versions:
     """What ``Store.versions`` reports: enough to tell, in one query, what changed."""
 
     agent: int
-    """The agent row's version: its settings, tools, summary and history."""
-    tools: tuple[int, int]
-    """How many tools are stored, and the sum of their versions."""
+    """The agent row's version: its settings, tools, blocks attached, summary and evictions."""
+    history: int
+    """The newest in-context message's seq (another client's turn moves it)."""
+    tools: int
+    """A number that moves with every write to the stored tools."""
     blocks: tuple[tuple[str, int], ...]
     """The agent's blocks in order: (id, version)."""
 
@@ -332,17 +335,23 @@ class Store:
 
         One indexed query; ``None`` if the agent is gone.
         """
-        rows = self.db.execute(VERSIONS_QUERY, (agent_id, agent_id)).fetchall()
+        rows = self.db.execute(VERSIONS_QUERY, (agent_id,)).fetchall()
         if not rows or rows[0][0] != "a":
             return None
         head = rows[0]
         blocks = tuple((r[1], int(r[2])) for r in rows[1:])
-        return Versions(int(head[2]), (int(head[3]), int(head[4])), blocks)
+        return Versions(int(head[1]), int(head[2]), int(head[3]), blocks)
 
-    def bump_agent(self, agent_id: str, owner: str) -> int:
-        """Mark the agent (its row or its history) changed, if ``owner`` holds its turn lease.
+    def history_mark(self, agent_id: str) -> int:
+        """The newest in-context message's seq: it moves whenever a turn writes history."""
+        row = self.db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ? AND in_context = 1",
+            (agent_id,),
+        ).fetchone()
+        return int(row[0])
 
-        Returns the new version.
+    def check_lease(self, agent_id: str, owner: str) -> None:
+        """Inside a step's commit: does its turn still hold the agent's lease?
 
         Raises:
             NotFoundError: the agent was deleted.
@@ -350,12 +359,10 @@ class Store:
                 over): the caller's transaction must not commit.
         """
         row = self.db.execute(
-            "UPDATE agents SET version = version + 1 WHERE id = ?1 AND EXISTS "
-            "(SELECT 1 FROM leases WHERE agent_id = ?1 AND owner = ?2) RETURNING version",
-            (agent_id, owner),
+            "SELECT 1 FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
         ).fetchone()
         if row is not None:
-            return int(row[0])
+            return
         if self.agent(agent_id) is None:
             raise NotFoundError(f"agent {agent_id!r} was deleted")
         raise LeaseLost(f"this turn lost its lease on agent {agent_id!r}")
@@ -464,6 +471,11 @@ class Store:
                 (expires_at, agent_id, owner),
             )
             return cursor.rowcount == 1
+
+    def lease_owner(self, agent_id: str) -> str | None:
+        """Who holds the agent's lease now, if anyone."""
+        row = self.db.execute("SELECT owner FROM leases WHERE agent_id = ?", (agent_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def release_lease(self, agent_id: str, owner: str) -> None:
         """Give the lease back (only if this owner still holds it)."""
