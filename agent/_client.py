@@ -163,7 +163,8 @@ class AsyncClient:
         window.summary_error = row.summary_error
         live = LiveAgent(state, context, self._model_for(state), window)
         live.adopt(blocks)
-        live.known.agent, live.known.tools = versions.agent, versions.tools
+        live.known.agent, live.known.history = versions.agent, versions.history
+        live.known.tools = versions.tools
         self._live[agent_id] = live
         return live
 
