@@ -429,10 +429,9 @@ class Engine:
             if take and (busy := leases.try_take(agent_id)) is not None:
                 holder.append(busy)
                 return
-            store.check_lease(agent_id, leases.me.owner)
-            marks.append(store.history_mark(agent_id))
-            store.add_messages(agent_id, records)
-            marks.append(store.history_mark(agent_id))
+            before = store.check_lease(agent_id, leases.me.owner)
+            after = store.add_messages(agent_id, records)
+            marks.extend((before, before if after is None else after))
             written.update(self._write_blocks(live))
             if writes is not None:
                 writes.run()

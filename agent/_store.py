@@ -342,27 +342,24 @@ class Store:
         blocks = tuple((r[1], int(r[2])) for r in rows[1:])
         return Versions(int(head[1]), int(head[2]), int(head[3]), blocks)
 
-    def history_mark(self, agent_id: str) -> int:
-        """The newest in-context message's seq: it moves whenever a turn writes history."""
-        row = self.db.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ? AND in_context = 1",
-            (agent_id,),
-        ).fetchone()
-        return int(row[0])
-
-    def check_lease(self, agent_id: str, owner: str) -> None:
+    def check_lease(self, agent_id: str, owner: str) -> int:
         """Inside a step's commit: does its turn still hold the agent's lease?
+
+        Returns the newest in-context message's seq (``Versions.history``), read in the same
+        query.
 
         Raises:
             NotFoundError: the agent was deleted.
             LeaseLost: ``owner`` no longer holds the lease (it stalled, and another turn took
                 over): the caller's transaction must not commit.
         """
-        row = self.db.execute(
-            "SELECT 1 FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
+        held, mark = self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM leases WHERE agent_id = ?1 AND owner = ?2), "
+            "(SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ?1 AND in_context = 1)",
+            (agent_id, owner),
         ).fetchone()
-        if row is not None:
-            return
+        if held:
+            return int(mark)
         if self.agent(agent_id) is None:
             raise NotFoundError(f"agent {agent_id!r} was deleted")
         raise LeaseLost(f"this turn lost its lease on agent {agent_id!r}")
@@ -491,8 +488,10 @@ class Store:
 
     # -- messages ------------------------------------------------------------------------
 
-    def add_messages(self, agent_id: str, records: list[Record]) -> None:
-        """Append records to an agent's history (in context)."""
+    def add_messages(self, agent_id: str, records: list[Record]) -> int | None:
+        """Append records to an agent's history (in context); the last one's seq, if any."""
+        if not records:
+            return None
         self.db.executemany(
             "INSERT INTO messages (id, agent_id, role, content, tool_calls, tool_call_id, name,"
             " status, created_at, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -505,6 +504,8 @@ class Store:
                 for r in records
             ],
         )  # fmt: skip
+        # the FTS trigger's own inserts do not count: this is the last message's seq
+        return int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
 
     def messages(
         self,
