@@ -132,15 +132,19 @@ class PydanticArguments:
         self._schema = schema
         self._names = [p.name for p in schema.params]
         self._defaulted = frozenset(p.name for p in schema.params if p.has_default)
+        properties = schema.parameters["properties"]
         self._nested = "$defs" in schema.parameters or any(
-            "properties" in s or "items" in s or "anyOf" in s
-            for s in schema.parameters["properties"].values()
+            "properties" in s or "items" in s or "anyOf" in s for s in properties.values()
         )
-        spread = [p.name for p in schema.params if p.kind is inspect.Parameter.VAR_KEYWORD]
-        self._spread = spread[0] if spread else None
+        self._spread: str | None = None
         """The ``**kwargs`` parameter, whose keys must not repeat a named argument."""
-        names = schema.parameters["properties"].get(self._spread, {}).get("propertyNames", {})
-        self._named = frozenset(names.get("not", {}).get("enum", ()))
+        self._named: frozenset[str] = frozenset()
+        for p in schema.params:
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                self._spread = p.name
+                names = properties.get(p.name, {}).get("propertyNames", {})
+                self._named = frozenset(names.get("not", {}).get("enum", ()))
+                break
 
     @functools.cached_property
     def validator(self) -> SchemaValidator | PluggableSchemaValidator:

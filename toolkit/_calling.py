@@ -20,6 +20,11 @@ from toolkit._schema import Param
 
 __all__ = ["caller"]
 
+_POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
+_POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_VAR_POSITIONAL = inspect.Parameter.VAR_POSITIONAL
+_VAR_KEYWORD = inspect.Parameter.VAR_KEYWORD
+
 
 def caller(fn: Callable[..., Any], params: Iterable[Param] = ()) -> Callable[..., Any]:
     """``fn``, or an adapter calling ``fn`` with ``**kwargs`` the way its signature needs.
@@ -27,26 +32,22 @@ def caller(fn: Callable[..., Any], params: Iterable[Param] = ()) -> Callable[...
     ``params`` are the parameters the model fills; ``*args`` and ``**kwargs`` are mapped only
     when they are among them (a hand-written schema passes unknown keys to ``**kwargs``).
     """
-    params = list(params)
-    fills = {p.name: p.fill for p in params if p.fill is not None}
-    kinds = {p.name: p.kind for p in params}
-    star = next((n for n, k in kinds.items() if k is inspect.Parameter.VAR_POSITIONAL), None)
-    stars = next((n for n, k in kinds.items() if k is inspect.Parameter.VAR_KEYWORD), None)
+    fills: dict[str, Callable[[], Any]] = {}
+    star = stars = None
+    for p in params:
+        if p.fill is not None:
+            fills[p.name] = p.fill
+        if p.kind is _VAR_POSITIONAL and star is None:
+            star = p.name
+        elif p.kind is _VAR_KEYWORD and stars is None:
+            stars = p.name
     code = None if hasattr(fn, "__wrapped__") else getattr(fn, "__code__", None)
-    if not (fills or star or stars) and code is not None and not code.co_posonlyargcount:
+    plain = code is not None and not code.co_posonlyargcount and star is None
+    if plain and not (fills or stars):
         return fn  # the common case, without reading the signature again
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return fn
-    leading = [p for p in sig.parameters.values() if p.kind is p.POSITIONAL_ONLY]
-    if star is not None:
-        leading = [
-            p
-            for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    if not (fills or leading or star or stars):
+    nothing_positional = plain and getattr(fn, "__signature__", None) is None
+    leading = [] if nothing_positional else _leading(fn, star is not None)
+    if leading is None or not (fills or leading or star or stars):
         return fn
     positional = [(p.name, p.default) for p in leading]
 
@@ -62,3 +63,13 @@ def caller(fn: Callable[..., Any], params: Iterable[Param] = ()) -> Callable[...
         return fn(*args, **kwargs)
 
     return call
+
+
+def _leading(fn: Callable[..., Any], star: bool) -> list[inspect.Parameter] | None:
+    """The parameters passed positionally (all before ``*args`` when it is sent), or ``None``."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    kinds = (_POSITIONAL_ONLY, _POSITIONAL_OR_KEYWORD) if star else (_POSITIONAL_ONLY,)
+    return [p for p in sig.parameters.values() if p.kind in kinds]

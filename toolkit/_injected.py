@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args
 
 __all__ = ["INJECTED_NAMES", "Injected", "is_injected"]
 
@@ -21,6 +21,7 @@ Injected = Annotated[T, _MARKER]
 
 INJECTED_NAMES = frozenset({"agent_state"})
 """Parameters injected by name alone, whatever their annotation (``agent_state: "AgentState"``)."""
+_ANNOTATED_ALIAS: Any = type(Injected)  # isinstance(a, it) is ``get_origin(a) is Annotated``
 
 
 def is_injected(name: str, annotation: Any) -> bool:
@@ -29,4 +30,6 @@ def is_injected(name: str, annotation: Any) -> bool:
         return True
     if isinstance(annotation, str):
         return annotation.replace(" ", "").startswith(("Injected[", "toolkit.Injected["))
-    return get_origin(annotation) is Annotated and any(m is _MARKER for m in get_args(annotation))
+    return isinstance(annotation, _ANNOTATED_ALIAS) and any(
+        m is _MARKER for m in get_args(annotation)
+    )

@@ -45,18 +45,26 @@ def children(schema: Schema) -> Iterator[tuple[str, Schema]]:
             yield key, sub
 
 
-def map_schema(schema: Schema, node: Callable[[Schema], Schema]) -> Schema:
-    """Rebuild ``schema`` bottom-up, applying ``node`` to every schema object in it."""
-    out = dict(schema)
+def map_schema(
+    schema: Schema,
+    node: Callable[[Schema], Schema],
+    before: Callable[[Schema], Schema] | None = None,
+) -> Schema:
+    """Rebuild ``schema`` bottom-up, applying ``node`` to every schema object in it.
+
+    ``before``, if given, sees each object's shallow copy first, before its children are
+    rebuilt (top-down): one pass where two would copy the whole tree twice.
+    """
+    out = dict(schema) if before is None else before(dict(schema))
     for key in _SCHEMA_MAPS:
         if key in out:
-            out[key] = {k: map_schema(v, node) for k, v in out[key].items()}
+            out[key] = {k: map_schema(v, node, before) for k, v in out[key].items()}
     for key in _SCHEMA_LISTS:
         if key in out:
-            out[key] = [map_schema(v, node) for v in out[key]]
+            out[key] = [map_schema(v, node, before) for v in out[key]]
     for key in _SCHEMA_VALUES:
         if isinstance(out.get(key), dict):
-            out[key] = map_schema(out[key], node)
+            out[key] = map_schema(out[key], node, before)
     return node(out)
 
 
@@ -205,14 +213,17 @@ class FrozenList(list[Any]):
 
 def freeze(value: Any) -> Any:
     """A read-only deep copy of a JSON value (frozen parts are shared, not copied)."""
-    kind = type(value)
-    if kind is FrozenDict or kind is FrozenList:
+    kind = value.__class__
+    if kind is dict:
+        return FrozenDict({k: freeze(v) if isinstance(v, _NESTED) else v for k, v in value.items()})
+    if kind is list:
+        return FrozenList([freeze(v) if isinstance(v, _NESTED) else v for v in value])
+    if kind is FrozenDict or kind is FrozenList or not isinstance(value, _NESTED):
         return value
-    if isinstance(value, dict):
-        return FrozenDict({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return FrozenList([freeze(v) for v in value])
-    return value
+    return freeze(dict(value) if isinstance(value, dict) else list(value))
+
+
+_NESTED = (dict, list)  # only these are copied: every other JSON value is immutable
 
 
 def thaw(value: Any) -> Any:

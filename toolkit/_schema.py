@@ -16,7 +16,7 @@ import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import PydanticUserError, TypeAdapter
 from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError
@@ -35,6 +35,11 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _REF_TEMPLATE = "#/$defs/{model}"
 _NO_DEFAULT: Any = inspect.Parameter.empty
 _ANNOTATED: Any = Annotated  # subscripted with a computed tuple of metadata
+# ``isinstance(a, _ANNOTATED_ALIAS)`` is what ``get_origin(a) is Annotated`` checks, at a
+# fraction of the cost (the common parameter is not ``Annotated`` and should pay nothing)
+_ANNOTATED_ALIAS: Any = type(Annotated[int, ""])
+_VAR_POSITIONAL = inspect.Parameter.VAR_POSITIONAL
+_VAR_KEYWORD = inspect.Parameter.VAR_KEYWORD
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def _metadata_key(annotation: Any) -> Any:
     A ``FieldInfo`` is keyed by its repr, which names every attribute and constraint it sets
     (``Field(...)`` in a default is the common case: each function makes a new, unhashable one).
     """
-    if get_origin(annotation) is not Annotated:
+    if not isinstance(annotation, _ANNOTATED_ALIAS):
         return None
     base, *metadata = get_args(annotation)
     if not any(isinstance(m, FieldInfo) for m in metadata):
@@ -130,7 +135,7 @@ def type_schema(annotation: Any) -> tuple[Schema, Schema]:
 
 
 def _annotation_description(annotation: Any) -> str | None:
-    if get_origin(annotation) is not Annotated:
+    if not isinstance(annotation, _ANNOTATED_ALIAS):
         return None
     for meta in reversed(get_args(annotation)[1:]):
         if isinstance(meta, FieldInfo) and meta.description:
@@ -189,28 +194,31 @@ def _filler(info: FieldInfo) -> Callable[[], Any]:
 
 def _param(p: inspect.Parameter, annotation: Any) -> Param:
     """One parameter: a ``Field(...)`` in the default or in ``Annotated`` read as pydantic does."""
-    if p.kind is p.VAR_POSITIONAL:
-        return Param(p.name, list[annotation], (), p.kind)
-    if p.kind is p.VAR_KEYWORD:
-        return Param(p.name, dict[str, annotation], {}, p.kind)
+    kind, default = p.kind, p.default
+    if kind is _VAR_POSITIONAL:
+        return Param(p.name, list[annotation], (), kind)
+    if kind is _VAR_KEYWORD:
+        return Param(p.name, dict[str, annotation], {}, kind)
+    if not isinstance(default, FieldInfo) and not isinstance(annotation, _ANNOTATED_ALIAS):
+        return Param(p.name, annotation, default, kind)  # the common case: no Field to read
     field: FieldInfo | None = None
-    if isinstance(p.default, FieldInfo):  # ``n: int = Field(..., gt=10)``
-        field = p.default
+    if isinstance(default, FieldInfo):  # ``n: int = Field(..., gt=10)``
+        field = default
         annotation = Annotated[annotation, _without_default(field)]
-    elif get_origin(annotation) is Annotated:  # ``n: Annotated[int, Field(default=5)]``
+    else:  # ``n: Annotated[int, Field(default=5)]``
         base, *metadata = get_args(annotation)
         fields = [m for m in metadata if isinstance(m, FieldInfo) and _has_default(m)]
         if fields:
-            field = fields[-1] if p.default is p.empty else None
+            field = fields[-1] if default is p.empty else None
             metadata = [_without_default(m) if any(m is f for f in fields) else m for m in metadata]
             args = (base, *metadata)
             annotation = _ANNOTATED[args]
     if field is None:
-        return Param(p.name, annotation, p.default, p.kind)
+        return Param(p.name, annotation, default, kind)
     if not _has_default(field):
-        return Param(p.name, annotation, kind=p.kind)
-    default = _NO_DEFAULT if field.default_factory is not None else field.default
-    return Param(p.name, annotation, default, p.kind, _filler(field))
+        return Param(p.name, annotation, kind=kind)
+    value = _NO_DEFAULT if field.default_factory is not None else field.default
+    return Param(p.name, annotation, value, kind, _filler(field))
 
 
 def _default_json(default: Any) -> tuple[bool, Any]:
@@ -288,9 +296,9 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
     injected: list[str] = []
     for p in sig.parameters.values():
         annotation = hints.get(p.name, p.annotation)
-        variadic = p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        variadic = p.kind is _VAR_POSITIONAL or p.kind is _VAR_KEYWORD
         if variadic and require_docs:
-            star = "*" if p.kind is p.VAR_POSITIONAL else "**"
+            star = "*" if p.kind is _VAR_POSITIONAL else "**"
             problems.append(
                 f"{star}{p.name}: variadic parameters need require_docs=False "
                 "(then *args is an array and **kwargs an object)"
@@ -339,12 +347,15 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
         types, defs = _joint_schemas(params)
     properties = {p.name: _param_schema(p, texts[p.name], types[p.name]) for p in params}
     # 6. the whole
-    keywords = [
-        n for n, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
     for param in params:  # **kwargs cannot repeat a named argument
-        if param.kind is inspect.Parameter.VAR_KEYWORD and keywords:
-            properties[param.name]["propertyNames"] = {"not": {"enum": keywords}}
+        if param.kind is _VAR_KEYWORD:
+            keywords = [
+                n
+                for n, p in sig.parameters.items()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            ]
+            if keywords:
+                properties[param.name]["propertyNames"] = {"not": {"enum": keywords}}
     parameters: Schema = {
         "type": "object",
         "properties": properties,

@@ -27,6 +27,9 @@ from toolkit._jsonschema import Schema, map_schema
 
 __all__ = ["NotStrict", "to_strict"]
 
+# what ``json.dumps(value, ensure_ascii=False)`` does, without building an encoder per call
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
 _FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
 _IMPOSSIBLE = {
     "patternProperties": "declares keys by pattern",
@@ -119,7 +122,7 @@ def _nullable(s: Schema, default: Any = _NO_DEFAULT) -> Schema:
     if default is _NO_DEFAULT:  # optional in a hand-written schema, with no default given
         text = "optional: send null to leave it out"
     else:
-        text = f"default: {json.dumps(default, ensure_ascii=False)}; send null to use the default"
+        text = f"default: {_dumps(default)}; send null to use the default"
     description = s.pop("description", None)
     out: Schema
     if "anyOf" in s and len(s) == 1:
@@ -132,17 +135,26 @@ def _nullable(s: Schema, default: Any = _NO_DEFAULT) -> Schema:
 
 def _convert(schema: Schema, where: str) -> Schema:
     try:
-        return map_schema(schema, _strict_node)
+        return map_schema(schema, _strict_node, before=_defaults_noted)
     except NotStrict as e:
         raise NotStrict(f"{where} {e}") from None
 
 
 def _defaults_noted(s: Schema) -> Schema:
-    """Name each nested default in the description: strict mode requires the field instead."""
-    for prop in s.get("properties", {}).values():
-        if "default" in prop:
-            _note(prop, f"default: {json.dumps(prop['default'], ensure_ascii=False)}")
+    """Name each nested default in the description: strict mode requires the field instead.
+
+    Runs on a copy of ``s``, before its properties are converted (which drops the defaults).
+    """
+    props = s.get("properties")
+    if props and any("default" in prop for prop in props.values()):
+        s["properties"] = {k: _default_noted(v) if "default" in v else v for k, v in props.items()}
     return s
+
+
+def _default_noted(prop: Schema) -> Schema:
+    prop = dict(prop)
+    _note(prop, f"default: {_dumps(prop['default'])}")
+    return prop
 
 
 def to_strict(parameters: Schema) -> Schema:
@@ -155,7 +167,7 @@ def to_strict(parameters: Schema) -> Schema:
     required = set(parameters.get("required", ()))
     out_props: dict[str, Schema] = {}
     for name, prop in props.items():
-        converted = _convert(map_schema(prop, _defaults_noted), f"parameter {name!r}")
+        converted = _convert(prop, f"parameter {name!r}")
         if name not in required and "default" in prop:
             converted = _nullable(converted, prop["default"])
         elif name not in required:
@@ -169,7 +181,5 @@ def to_strict(parameters: Schema) -> Schema:
     }
     defs = parameters.get("$defs")
     if defs:
-        out["$defs"] = {
-            k: _convert(map_schema(v, _defaults_noted), f"model {k!r}") for k, v in defs.items()
-        }
+        out["$defs"] = {k: _convert(v, f"model {k!r}") for k, v in defs.items()}
     return out

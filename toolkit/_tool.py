@@ -18,7 +18,7 @@ from toolkit._calling import caller
 from toolkit._docstring import DocstringStyle
 from toolkit._errors import InjectionError, SchemaError, ToolError
 from toolkit._injected import is_injected
-from toolkit._jsonschema import Schema, freeze, thaw
+from toolkit._jsonschema import FrozenDict, Schema, freeze, thaw
 from toolkit._result import ToolResult, render
 from toolkit._schema import NAME_PATTERN, function_schema
 from toolkit._source import function_from_source, function_source
@@ -247,13 +247,10 @@ class Tool(Generic[P, R]):
         cached = self._openai.get(use)
         if cached is None:
             params = self._strict_schema if use else self._loose
-            function = {
-                "name": self.name,
-                "description": self.description,
-                "parameters": params,
-                "strict": use,
-            }
-            cached = self._openai[use] = freeze({"type": "function", "function": function})
+            function = FrozenDict(
+                name=self.name, description=self.description, parameters=freeze(params), strict=use
+            )
+            cached = self._openai[use] = FrozenDict(type="function", function=function)
         return cached
 
     def _use_strict(self, strict: bool | None) -> bool:

@@ -118,8 +118,13 @@ def unhashable_set(annotation: Any) -> str | None:
     """Name a ``set``/``frozenset`` inside ``annotation`` whose items cannot be hashed."""
     try:
         return _cached_unhashable_set(annotation)
-    except TypeError:  # an unhashable annotation
+    except TypeError:  # an unhashable annotation: ``Annotated[T, Field(...)]``, most often
+        pass
+    if get_origin(annotation) is not Annotated:
         return _unhashable_set(annotation)
+    # what walking it finds, in the same order: ``T`` (cached), then each piece of metadata
+    base, *metadata = get_args(annotation)
+    return unhashable_set(base) or next(filter(None, map(_unhashable_set, metadata)), None)
 
 
 @functools.lru_cache(maxsize=1024)
