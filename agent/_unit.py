@@ -21,12 +21,10 @@ _CURRENT: ContextVar[StepWrites | None] = ContextVar("selfedit_step", default=No
 
 @dataclass
 class StepWrites:
-    """Writes waiting for the step's commit, and what to do once it committed."""
+    """Writes waiting for the step's commit."""
 
     writes: list[Write] = field(default_factory=list)
     """Run inside the step's transaction, in order."""
-    after: list[Write] = field(default_factory=list)
-    """Run after the commit succeeded (updating in-memory indexes)."""
     pending: dict[str, set[str]] = field(default_factory=dict)
     """What the writes will add, by kind, so a second insert in the step sees the first."""
 
@@ -43,11 +41,6 @@ class StepWrites:
         """Run the writes (inside the commit's transaction)."""
         for write in self.writes:
             write()
-
-    def committed(self) -> None:
-        """Run the after-commit hooks."""
-        for hook in self.after:
-            hook()
 
 
 def current_step() -> StepWrites | None:
