@@ -387,3 +387,25 @@ async def test_closing_a_client_gives_back_the_lease_of_a_turn_it_abandoned(
     assert response.stop_reason == "end_turn"  # same process, live pid: only close frees it
     second.close()
     await stream.aclose()
+
+
+async def test_archival_inserts_of_a_step_commit_with_it_and_see_each_other(
+    make_async_client: MakeAsyncClient,
+) -> None:
+    model = ScriptedModel(
+        [
+            calls(
+                ("archival_memory_insert", {"content": "bob loves cats"}),
+                ("archival_memory_insert", {"content": "bob loves cats"}),
+                ("archival_memory_insert", {"content": "bob has a dog"}),
+            ),
+            send("saved"),
+        ]
+    )
+    client = make_async_client(model=model)
+    agent = await client.agents.create()
+    response = await client.agents.messages.create(agent_id=agent.id, messages=user())
+    returns = [m.tool_return for m in response.messages if m.message_type == "tool_return_message"]
+    assert "already" in returns[1].lower() and "already" not in returns[0].lower()
+    texts = [p.text for p in await client.agents.passages.list(agent_id=agent.id)]
+    assert texts == ["bob loves cats", "bob has a dog"]
