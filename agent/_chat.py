@@ -16,6 +16,10 @@ from agent._sync import Client
 
 __all__ = ["add_commands"]
 
+HELP = """Type a message and press Enter; the agent's reply and every step are printed.
+  /help   this text
+  /exit   leave (also /quit, Ctrl-D or Ctrl-C)"""
+
 
 def _offline_reply(request: ModelRequest) -> ModelResponse:
     said = request.last_user_message or ""
@@ -65,6 +69,9 @@ def _chat(args: argparse.Namespace) -> int:
                 return 0
             if text in ("/quit", "/exit"):
                 return 0
+            if text == "/help":
+                print(HELP)
+                continue
             if text:
                 stream = client.agents.messages.create_stream(
                     agent_id=state.id, messages=[{"role": "user", "content": text}]

@@ -11,29 +11,44 @@ import argparse
 import importlib
 import importlib.util
 import json
+import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from agent._chat import add_commands
-from toolkit import SchemaError, Tool
+from toolkit import SchemaError, SelfeditError, Tool
 
 __all__ = ["main"]
 
 
 def _load(target: str) -> ModuleType:
+    """A file (its directory importable, as ``python FILE`` does) or a module (``python -m``)."""
     path = Path(target)
-    if path.suffix == ".py" or path.exists():
+    if path.suffix == ".py" or path.is_file():
+        if not path.is_file():
+            raise _Refused(f"no such file: {target}")
+        sys.path.insert(0, str(path.resolve().parent))  # its sibling modules import
         spec = importlib.util.spec_from_file_location(path.stem, path)
         if spec is None or spec.loader is None:
-            raise SystemExit(f"selfedit: cannot load {target!r}")
+            raise _Refused(f"cannot load {target!r} as Python")
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         return module
-    return importlib.import_module(target)
+    sys.path.insert(0, str(Path.cwd()))  # modules of the current directory, as python -m
+    try:
+        return importlib.import_module(target)
+    except ModuleNotFoundError as e:
+        raise _Refused(f"no file or module named {target!r} ({e})") from None
+
+
+class _Refused(Exception):
+    """A user error of the command line: its message is printed, without a traceback."""
 
 
 def _tools(module: ModuleType, names: Sequence[str]) -> list[Tool[..., Any]]:
@@ -65,8 +80,16 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    try:
+        return metadata.version("selfedit")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="selfedit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"selfedit {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     schema = commands.add_parser("schema", help="print the OpenAI schema of tools")
     schema.add_argument("target", metavar="FILE_OR_MODULE")
@@ -118,9 +141,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Whatever a user can cause (a missing or broken file, a bad or foreign database, a
+    read-only home, an unreachable server, Ctrl-C) is one line on stderr, never a traceback.
+    """
     args = _parser().parse_args(argv)
-    status: int = args.run(args)
+    # the one line the user needs is printed; library warnings with tracebacks are not
+    logging.getLogger("selfedit").setLevel(logging.ERROR)
+    try:
+        status: int = args.run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except SyntaxError as e:
+        print(f"error: {e.filename}, line {e.lineno}: {e.msg}", file=sys.stderr)
+        return 2
+    except (_Refused, SelfeditError, OSError, ImportError, sqlite3.Error) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return status
 
 

@@ -123,7 +123,13 @@ class Store:
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self._refuse_foreign()  # before anything is written, even the journal mode
-        self.db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as e:  # a read-only directory: no room for the WAL
+            self.db.close()
+            raise ConfigError(
+                self.path, [f"cannot be opened for writing: {e} (is its directory writable?)"]
+            ) from None
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=5000")

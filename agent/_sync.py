@@ -35,7 +35,14 @@ class _Portal:
         if self.loop.is_closed():
             coroutine.close()
             raise RuntimeError("this Client is closed")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+        finished = threading.Event()
+        future = asyncio.run_coroutine_threadsafe(_tracked(coroutine, finished), self.loop)
+        try:
+            return future.result()
+        except BaseException:  # Ctrl-C while waiting: cancel the work on the loop, and let
+            future.cancel()  # it clean up (undo its step, give back its lease) before we go on
+            finished.wait(timeout=10)
+            raise
 
     def iterate(self, iterator: AsyncGenerator[T, None]) -> Iterator[T]:
         """Items of an async generator; leaving early closes it (releasing what it holds)."""
@@ -55,6 +62,13 @@ class _Portal:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
         self.loop.close()
+
+
+async def _tracked(coroutine: Coroutine[Any, Any, T], finished: threading.Event) -> T:
+    try:
+        return await coroutine
+    finally:
+        finished.set()
 
 
 async def _anext(iterator: AsyncIterator[T]) -> T:
