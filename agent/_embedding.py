@@ -74,6 +74,9 @@ def resolve_embedding(name: str) -> OpenAIEmbedding:
     Raises:
         ModelError: the provider is not one selfedit knows.
     """
-    if not name.startswith(_PREFIX):
-        raise ModelError(f"unknown embedding model {name!r}: use 'openai/<name>'")
+    if not name.startswith(_PREFIX) or not name.removeprefix(_PREFIX).strip():
+        raise ModelError(
+            f"unknown embedding model {name!r}: use 'openai/<name>' "
+            "(e.g. 'openai/text-embedding-3-small')"
+        )
     return OpenAIEmbedding(name)

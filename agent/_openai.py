@@ -161,6 +161,9 @@ def resolve_model(model: str) -> OpenAIModel:
     Raises:
         ModelError: the provider is not one selfedit knows.
     """
-    if not model.startswith(_PREFIX):
-        raise ModelError(f"unknown model {model!r}: use 'openai/<name>' or pass a Model object")
+    if not model.startswith(_PREFIX) or not model.removeprefix(_PREFIX).strip():
+        raise ModelError(
+            f"unknown model {model!r}: use 'openai/<name>' (e.g. 'openai/gpt-4o-mini') "
+            "or pass a Model object"
+        )
     return OpenAIModel(model)

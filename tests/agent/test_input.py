@@ -125,3 +125,16 @@ async def test_a_typo_in_a_block_spec_is_refused_with_a_suggestion(
         "memory block 1: unknown key 'limt'; did you mean 'limit'?",
     ]
     assert await client.agents.list() == []
+
+
+@pytest.mark.parametrize("model", ["openai/", "openai/  ", "gpt-4o", ""])
+async def test_a_model_name_without_a_model_is_refused(model: str) -> None:
+    client = AsyncClient(":memory:")  # no client-wide model: the name must resolve
+    try:
+        with pytest.raises(ConfigError, match=r"unknown model .*use 'openai/<name>'"):
+            await client.agents.create(model=model)
+        with pytest.raises(ConfigError, match=r"unknown embedding model"):
+            await client.agents.create(embedding="openai/")
+        assert await client.agents.list() == []
+    finally:
+        client.close()
