@@ -29,6 +29,7 @@ JSON_TYPES: dict[type, str] = {
 _SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not", "contains")
+_SCHEMA_KEYS = frozenset(_SCHEMA_MAPS + _SCHEMA_LISTS + _SCHEMA_VALUES)
 
 
 def children(schema: Schema) -> Iterator[tuple[str, Schema]]:
@@ -49,13 +50,17 @@ def map_schema(
     schema: Schema,
     node: Callable[[Schema], Schema],
     before: Callable[[Schema], Schema] | None = None,
+    top: Callable[[Schema], Schema] | None = None,
 ) -> Schema:
     """Rebuild ``schema`` bottom-up, applying ``node`` to every schema object in it.
 
     ``before``, if given, sees each object's shallow copy first, before its children are
-    rebuilt (top-down): one pass where two would copy the whole tree twice.
+    rebuilt (top-down): one pass where two would copy the whole tree twice. ``top``, if given,
+    replaces ``node`` for ``schema`` itself (not for the objects inside it).
     """
     out = dict(schema) if before is None else before(dict(schema))
+    if _SCHEMA_KEYS.isdisjoint(out):  # a leaf, the common node: nothing inside to rebuild
+        return node(out) if top is None else top(out)
     for key in _SCHEMA_MAPS:
         if key in out:
             out[key] = {k: map_schema(v, node, before) for k, v in out[key].items()}
@@ -65,7 +70,7 @@ def map_schema(
     for key in _SCHEMA_VALUES:
         if isinstance(out.get(key), dict):
             out[key] = map_schema(out[key], node, before)
-    return node(out)
+    return node(out) if top is None else top(out)
 
 
 def _json_type(values: list[Any]) -> str | list[str]:

@@ -19,11 +19,13 @@ loose schema into that subset without losing meaning:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from toolkit._jsonschema import Schema, map_schema
+from toolkit._jsonschema import FrozenDict, FrozenList, Schema, freeze, map_schema
 
 __all__ = ["NotStrict", "to_strict"]
 
@@ -42,7 +44,11 @@ _IMPOSSIBLE = {
     "not": "uses 'not'",
     "if": "uses 'if'",
 }
-_TYPED = ("type", "$ref", "anyOf", "enum")
+_TYPED = frozenset(("type", "$ref", "anyOf", "enum"))
+# the keys ``_strict_node`` drops or rewrites (set checks first: most nodes have none of them)
+_REWRITTEN = frozenset(
+    ("default", "examples", "minLength", "maxLength", "uniqueItems", "format", "$ref")
+)
 
 
 class NotStrict(Exception):
@@ -91,19 +97,19 @@ def _length_pattern(s: Schema) -> None:
 def _strict_node(s: Schema) -> Schema:
     if s.get("type") == "object" and "properties" not in s:  # the first reason for **kwargs
         raise NotStrict("is a free-form object (no declared properties)")
-    for key, why in _IMPOSSIBLE.items():
-        if key in s:
-            raise NotStrict(why)
-    s.pop("default", None)
-    s.pop("examples", None)
-    _length_pattern(s)
-    if s.pop("uniqueItems", False):
-        _note(s, "items must be unique")
-    if "format" in s and s["format"] not in _FORMATS:
-        _note(s, f"format: {s.pop('format')}")
-    if "$ref" in s and len(s) > 1:
-        s = {"anyOf": [{"$ref": s.pop("$ref")}], **s}
-    if not any(k in s for k in _TYPED):
+    if not _IMPOSSIBLE.keys().isdisjoint(s):
+        raise NotStrict(next(why for key, why in _IMPOSSIBLE.items() if key in s))
+    if not _REWRITTEN.isdisjoint(s):
+        s.pop("default", None)
+        s.pop("examples", None)
+        _length_pattern(s)
+        if s.pop("uniqueItems", False):
+            _note(s, "items must be unique")
+        if "format" in s and s["format"] not in _FORMATS:
+            _note(s, f"format: {s.pop('format')}")
+        if "$ref" in s and len(s) > 1:
+            s = {"anyOf": [{"$ref": s.pop("$ref")}], **s}
+    if _TYPED.isdisjoint(s):
         raise NotStrict("accepts any value (no type)")
     if s.get("type") == "object":
         if "properties" not in s:
@@ -115,27 +121,58 @@ def _strict_node(s: Schema) -> Schema:
     return s
 
 
+_NESTED = frozenset((list, dict))
+
+
+def _sealed(s: Schema) -> Schema:
+    """``s`` read-only: its sub-schemas are sealed already (shared), its other lists frozen.
+
+    The strict schema is built read-only from the start: ``openai_schema()`` then shares it
+    instead of copying it (``Tool.strict_parameters`` hands out plain copies).
+    """
+    if not _NESTED.isdisjoint(map(type, s.values())):
+        for key, value in s.items():
+            if value.__class__ is list or value.__class__ is dict:
+                s[key] = freeze(value)
+    return FrozenDict(s)
+
+
+def _strict_sealed(s: Schema) -> Schema:
+    return _sealed(_strict_node(s))
+
+
 _NO_DEFAULT = object()
+_NULL = FrozenDict(type="null")
 
 
 def _nullable(s: Schema, default: Any = _NO_DEFAULT) -> Schema:
+    """Wrap a converted, not yet sealed ``s`` so that ``null`` is accepted too (sealed)."""
     if default is _NO_DEFAULT:  # optional in a hand-written schema, with no default given
         text = "optional: send null to leave it out"
     else:
         text = f"default: {_dumps(default)}; send null to use the default"
     description = s.pop("description", None)
-    out: Schema
+    any_of: list[Schema]
     if "anyOf" in s and len(s) == 1:
-        out = s if {"type": "null"} in s["anyOf"] else {"anyOf": [*s["anyOf"], {"type": "null"}]}
+        any_of = s["anyOf"] if _NULL in s["anyOf"] else [*s["anyOf"], _NULL]
     else:
-        out = {"anyOf": [s, {"type": "null"}]}
-    out["description"] = f"{description} ({text})" if description else f"({text})"
-    return out
+        any_of = [_sealed(s), _NULL]
+    return FrozenDict(
+        anyOf=freeze(any_of),
+        description=f"{description} ({text})" if description else f"({text})",
+    )
 
 
-def _convert(schema: Schema, where: str) -> Schema:
+def _optional(s: Schema, default: Any) -> Schema:
+    return _nullable(_strict_node(s), default)
+
+
+def _convert(
+    schema: Schema, where: str, top: Callable[[Schema], Schema] = _strict_sealed
+) -> Schema:
+    """``schema`` in strict form, read-only; ``top`` finishes ``schema`` itself once converted."""
     try:
-        return map_schema(schema, _strict_node, before=_defaults_noted)
+        return map_schema(schema, _strict_sealed, before=_defaults_noted, top=top)
     except NotStrict as e:
         raise NotStrict(f"{where} {e}") from None
 
@@ -158,7 +195,7 @@ def _default_noted(prop: Schema) -> Schema:
 
 
 def to_strict(parameters: Schema) -> Schema:
-    """Return the strict variant of a tool's loose ``parameters`` schema.
+    """Return the strict variant of a tool's loose ``parameters`` schema, read-only.
 
     Raises:
         NotStrict: the schema cannot be strict; the message names the parameter and the reason.
@@ -167,19 +204,19 @@ def to_strict(parameters: Schema) -> Schema:
     required = set(parameters.get("required", ()))
     out_props: dict[str, Schema] = {}
     for name, prop in props.items():
-        converted = _convert(prop, f"parameter {name!r}")
-        if name not in required and "default" in prop:
-            converted = _nullable(converted, prop["default"])
-        elif name not in required:
-            converted = _nullable(converted)
-        out_props[name] = converted
+        where = f"parameter {name!r}"
+        if name in required:
+            out_props[name] = _convert(prop, where)
+        else:
+            default = prop.get("default", _NO_DEFAULT)
+            out_props[name] = _convert(prop, where, functools.partial(_optional, default=default))
     out: Schema = {
         "type": "object",
-        "properties": out_props,
-        "required": list(out_props),
+        "properties": FrozenDict(out_props),
+        "required": FrozenList(out_props),
         "additionalProperties": False,
     }
     defs = parameters.get("$defs")
     if defs:
-        out["$defs"] = {k: _convert(v, f"model {k!r}") for k, v in defs.items()}
-    return out
+        out["$defs"] = FrozenDict({k: _convert(v, f"model {k!r}") for k, v in defs.items()})
+    return FrozenDict(out)
