@@ -1,8 +1,11 @@
-"""The ``selfedit`` command line: ``schema``, ``chat``, ``agents list``, ``agents show``, ``serve``.
+"""The ``selfedit`` command line: ``schema``, ``chat``, ``agents``, ``serve``, ``mcp serve``.
 
 ``selfedit schema FILE_OR_MODULE [--name NAME ...] [--strict | --loose]`` prints the OpenAI
 schema of every ``@tool`` in a file or module (or of plain documented functions named with
 ``--name``). Any ``SchemaError`` is printed with every problem, and the exit status is 2.
+
+``selfedit mcp serve FILE_OR_MODULE [--http [--port PORT]]`` offers the same tools to MCP hosts
+(over stdio, or streamable HTTP on loopback; see docs/mcp.md).
 """
 
 from __future__ import annotations
@@ -100,7 +103,45 @@ def _parser() -> argparse.ArgumentParser:
     schema.set_defaults(run=_schema)
     add_commands(commands)
     _add_serve(commands)
+    _add_mcp(commands)
     return parser
+
+
+def _add_mcp(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``selfedit mcp serve``; the MCP SDK is imported only when it runs."""
+    mcp = commands.add_parser("mcp", help="Model Context Protocol (needs selfedit[mcp])")
+    verbs = mcp.add_subparsers(dest="verb", required=True)
+    serve = verbs.add_parser("serve", help="offer every @tool of a file or module over MCP")
+    serve.add_argument("target", metavar="FILE_OR_MODULE")
+    serve.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="address for --http (loopback)")
+    serve.add_argument("--port", type=int, default=8000, help="port for --http (default 8000)")
+    serve.set_defaults(run=_mcp_serve)
+
+
+def _mcp_serve(args: argparse.Namespace) -> int:
+    # an optional dependency (the MCP SDK): imported only when `mcp serve` runs
+    try:
+        bridge = importlib.import_module("agent._mcp_serve")
+    except ImportError as e:
+        print(f"error: selfedit mcp needs: pip install 'selfedit[mcp]' ({e})", file=sys.stderr)
+        return 2
+    try:
+        found = [v for v in vars(_load(args.target)).values() if isinstance(v, Tool)]
+    except SchemaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    tools, skipped = bridge.servable(list({id(t): t for t in found}.values()))
+    for tool in skipped:
+        print(f"note: {tool.name!r} is not served: it needs {tool.injected!r}", file=sys.stderr)
+    if not tools:
+        print(f"error: no @tool to serve in {args.target!r}", file=sys.stderr)
+        return 2
+    if args.http:
+        bridge.run_http(tools, host=args.host, port=args.port)
+    else:
+        bridge.run_stdio(tools)
+    return 0
 
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,0 +1,91 @@
+"""Fixtures for the MCP tests: real MCP peers as subprocesses, stdio or HTTP on loopback.
+
+The suite blocks every real network call; here, calls to loopback stay allowed, because the
+MCP SDK's HTTP client (httpx2) talks to servers these tests start on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from agent.testing import RealModelCallBlocked, block_real_models
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+SERVER = HERE / "mcp_server.py"
+"""A real MCP server written with the SDK's ``MCPServer`` (stdio, or ``--http PORT``)."""
+
+_SEND = httpx2.AsyncHTTPTransport.handle_async_request
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+async def _loopback_only(self: Any, request: Any) -> Any:
+    if request.url.host not in _LOOPBACK:
+        raise RealModelCallBlocked(f"a real network call to {request.url.host} in a test")
+    return await _SEND(self, request)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_models(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with block_real_models():
+        monkeypatch.setattr(httpx2.AsyncHTTPTransport, "handle_async_request", _loopback_only)
+        yield
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Poll until the port accepts connections (or the process died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)  # a port opening is an outside event: there is nothing to await
+    raise TimeoutError(f"the server did not start on port {port}")
+
+
+Start = Callable[..., str]
+
+
+@pytest.fixture
+def http_server() -> Iterator[Start]:
+    """``http_server(*command)``: run ``command`` (given ``PORT`` in it) on a free port."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*command: str) -> str:
+        port = free_port()
+        args = [a.replace("PORT", str(port)) for a in command]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        started.append(process)
+        wait_until_up(port, process)
+        return f"http://127.0.0.1:{port}/mcp"
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
