@@ -40,7 +40,7 @@ def _listing(tool: Tool[..., Any]) -> types.Tool:
     strict = tool.strict_parameters
     meta = {STRICT_META: strict} if strict is not None else None
     return types.Tool(
-        name=tool.name, description=tool.description, input_schema=tool.parameters, meta=meta
+        name=tool.name, description=tool.description, input_schema=tool.parameters, _meta=meta
     )
 
 
@@ -55,7 +55,7 @@ def mcp_server(tools: Sequence[Tool[..., Any]], name: str = "selfedit") -> Serve
         SchemaError: tools need injected values, or share a name (each problem named).
     """
     by_name: dict[str, Tool[..., Any]] = {}
-    problems = [f"tool {t.name!r} needs injected values {t.injected!r}" for t in tools if t.injected]
+    problems = [f"tool {t.name!r} needs injected values {t.injected}" for t in tools if t.injected]
     for tool in tools:
         if by_name.setdefault(tool.name, tool) is not tool:
             problems.append(f"two tools are named {tool.name!r}")

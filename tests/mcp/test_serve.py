@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+
 import pytest
 import tools_to_serve
 from conftest import ROOT, Start
@@ -14,7 +15,12 @@ from agent._mcp_serve import STRICT_META
 
 TARGET = str(ROOT / "tests" / "mcp" / "tools_to_serve.py")
 COMMAND = [sys.executable, "-m", "agent._cli", "mcp", "serve", TARGET]
-SERVED = [tools_to_serve.add, tools_to_serve.shout, tools_to_serve.explode, tools_to_serve.free_form]
+SERVED = [
+    tools_to_serve.add,
+    tools_to_serve.shout,
+    tools_to_serve.explode,
+    tools_to_serve.free_form,
+]
 
 
 @pytest.fixture(params=["stdio", "http"])
@@ -29,7 +35,7 @@ async def test_lists_our_schemas_exactly(server: StdioServerParameters | str) ->
     async with Client(server) as client:
         listed = (await client.list_tools()).tools
     assert [t.name for t in listed] == [t.name for t in SERVED]  # remember needs agent_state
-    for mine, theirs in zip(SERVED, listed):
+    for mine, theirs in zip(SERVED, listed, strict=True):
         assert theirs.description == mine.description
         assert theirs.input_schema == mine.openai_schema(strict=False)["function"]["parameters"]
         assert theirs.input_schema == mine.parameters

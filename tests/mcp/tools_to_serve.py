@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from toolkit import ToolError, tool
+
+if TYPE_CHECKING:
+    from agent import AgentState
 
 
 @tool
@@ -52,7 +55,7 @@ def free_form(record: dict[str, Any]) -> str:
 
 
 @tool
-def remember(note: str, agent_state: "AgentState") -> str:  # type: ignore[name-defined]  # noqa: F821
+def remember(note: str, agent_state: AgentState) -> str:
     """Needs an agent: not served.
 
     Args:
