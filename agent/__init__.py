@@ -16,6 +16,7 @@ live in ``agent.testing``.
 
 from agent._client import AsyncClient
 from agent._errors import AgentBusyError, BlockError, ConfigError, ModelError, NotFoundError
+from agent._mcp_source import McpServer, McpTool
 from agent._memory import Block, Memory
 from agent._messages import (
     AssistantMessage,
@@ -47,6 +48,8 @@ __all__ = [
     "BlockError",
     "Client",
     "ConfigError",
+    "McpServer",
+    "McpTool",
     "Memory",
     "Message",
     "Model",

@@ -20,6 +20,7 @@ from agent._errors import ConfigError, ModelError, NotFoundError
 from agent._history import well_formed
 from agent._input import unknown_keys
 from agent._lease import LeaseConfig, Leases
+from agent._mcp_servers import McpServers
 from agent._live import LiveAgent, apply_row
 from agent._memory import Block, Memory
 from agent._model import Model, ModelRequest, ModelResponse
@@ -107,6 +108,7 @@ class AsyncClient:
         self.agents = Agents(self)
         self.blocks = Blocks(self)
         self.tools = Tools(self)
+        self.mcp_servers = McpServers(self)
 
     def close(self) -> None:
         """Close the database, giving back any turn lease this client still holds."""

@@ -3,7 +3,8 @@
 A stored tool is kept by reference (``module:qualname``) when its function is importable, else
 by source, checked at upsert (see ``_tool_spec``). Reading one back runs nothing: agents get a
 ``LazyTool`` that offers the stored schema and builds the tool at its first call. Built-in
-names are protected: only a tool upserted with ``override=True`` takes one over.
+names are protected: only a tool upserted with ``override=True`` takes one over. A name with
+a slash (``"server/tool"``) means a tool of a registered MCP server (see ``_mcp_source``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import stdlib_tools
 from agent._errors import NotFoundError
 from agent._ids import new_id
+from agent._mcp_source import McpSource, McpTool, is_mcp_name
 from agent._sandbox import Sandbox
 from agent._store import Store, ToolRow
 from agent._tool_lazy import LazyTool
@@ -82,6 +84,8 @@ class ToolRegistry:
         """The client-wide sandbox for source-only tools, or ``None``."""
         self._live: dict[tuple[str, int], Tool[..., Any]] = {}  # upserted by this process
         self._loaded: dict[tuple[str, int], LazyTool] = {}  # by (id, version)
+        self.mcp = McpSource(store)
+        """The registered MCP servers and their tools."""
 
     @staticmethod
     def standard() -> dict[str, Tool[..., Any]]:
@@ -219,7 +223,14 @@ class ToolRegistry:
         return found
 
     def by_name(self, name: str) -> Tool[..., Any]:
-        """A tool by name: the built-in one, unless a stored tool overrides it."""
+        """A tool by name: the built-in one, unless a stored tool overrides it.
+
+        ``"server/tool"`` is a tool of a registered MCP server (``SchemaError`` if there is
+        no such server or tool).
+        """
+        if is_mcp_name(name):
+            server, remote = name.split("/", 1)
+            return self.mcp.tool(server, remote)
         found = self._find(None, name)
         if found is None:
             known = ", ".join(
@@ -230,6 +241,8 @@ class ToolRegistry:
 
     def ref(self, tool: Tool[..., Any]) -> dict[str, str | None]:
         """How an agent stores its reference to ``tool``."""
+        if isinstance(tool, McpTool):
+            return {"name": tool.name, "id": None, "mcp": f"{tool.server}/{tool.remote}"}
         if self.standard().get(tool.name) is tool:
             return {"name": tool.name, "id": None}
         if isinstance(tool, LazyTool):
@@ -248,12 +261,23 @@ class ToolRegistry:
         tool_id, name = ref.get("id"), ref.get("name")
         tool_id = tool_id if isinstance(tool_id, str) else None
         name = name if isinstance(name, str) and name else (tool_id or "unknown_tool")
+        mcp = ref.get("mcp")
+        if isinstance(mcp, str):
+            return self._resolve_mcp(mcp, name)
         found = self._find(tool_id, name)
         if found is not None:
             return found
         missing = ToolRow(tool_id or "", name, None, {}, None)
         what = f"no stored tool has id {tool_id!r}" if tool_id else f"no tool is named {name!r}"
         return LazyTool(missing, problem=f"{what} (it was deleted or never stored)")
+
+    def _resolve_mcp(self, mcp: str, name: str) -> Tool[..., Any]:
+        """An MCP server's tool from its stored listing (nothing is contacted, nothing runs)."""
+        server, _, remote = mcp.partition("/")
+        try:
+            return self.mcp.tool(server, remote, name)
+        except (SchemaError, ValueError, TypeError) as e:
+            return LazyTool(ToolRow("", name, None, {}, None), problem=str(e))
 
     def list(self) -> list[StoredTool]:
         """Every stored tool."""

@@ -78,6 +78,24 @@ SCHEMA = (
     """CREATE TRIGGER IF NOT EXISTS tools_ad AFTER DELETE ON tools BEGIN
         UPDATE tools_state SET version = version + 1;
     END""",
+    # MCP servers as tool sources: how to reach each, and the tools it listed last (so loading
+    # an agent that uses them contacts nothing); a change moves tools_state like a tool's does
+    """CREATE TABLE IF NOT EXISTS mcp_servers (
+        name TEXT PRIMARY KEY,
+        config TEXT NOT NULL,  -- JSON: command, args, env, cwd | url, headers; timeout
+        tools TEXT NOT NULL DEFAULT '[]',  -- JSON: [{name, description, input_schema}]
+        created_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1  -- bumped by every change of the row
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS mcp_servers_ai AFTER INSERT ON mcp_servers BEGIN
+        UPDATE tools_state SET version = version + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS mcp_servers_au AFTER UPDATE ON mcp_servers BEGIN
+        UPDATE tools_state SET version = version + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS mcp_servers_ad AFTER DELETE ON mcp_servers BEGIN
+        UPDATE tools_state SET version = version + 1;
+    END""",
     # archival memory: passages, their tags, and a BM25 index over their text
     """CREATE TABLE IF NOT EXISTS passages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
