@@ -19,6 +19,8 @@ from agent._errors import AgentBusyError, BlockError, ConfigError, ModelError, N
 from agent._mcp_source import McpServer, McpTool
 from agent._memory import Block, Memory
 from agent._messages import (
+    ApprovalCreate,
+    ApprovalRequestMessage,
     AssistantMessage,
     Message,
     ReasoningMessage,
@@ -35,6 +37,15 @@ from agent._messages import (
 from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall, ModelUsage
 from agent._openai import OpenAIModel
 from agent._registry import StoredTool
+from agent._rules import (
+    ChildToolRule,
+    ConditionalToolRule,
+    InitToolRule,
+    MaxCountPerStepToolRule,
+    RequiresApprovalToolRule,
+    TerminalToolRule,
+    ToolRule,
+)
 from agent._sandbox import Sandbox
 from agent._state import AgentState
 from agent._sync import Client
@@ -42,12 +53,18 @@ from agent._sync import Client
 __all__ = [
     "AgentBusyError",
     "AgentState",
+    "ApprovalCreate",
+    "ApprovalRequestMessage",
     "AssistantMessage",
     "AsyncClient",
     "Block",
     "BlockError",
+    "ChildToolRule",
     "Client",
+    "ConditionalToolRule",
     "ConfigError",
+    "InitToolRule",
+    "MaxCountPerStepToolRule",
     "McpServer",
     "McpTool",
     "Memory",
@@ -61,14 +78,17 @@ __all__ = [
     "NotFoundError",
     "OpenAIModel",
     "ReasoningMessage",
+    "RequiresApprovalToolRule",
     "Response",
     "Sandbox",
     "StopReason",
     "StoredTool",
     "SystemMessage",
+    "TerminalToolRule",
     "ToolCall",
     "ToolCallMessage",
     "ToolReturnMessage",
+    "ToolRule",
     "Usage",
     "UsageStatistics",
     "UserMessage",

@@ -37,6 +37,13 @@ from agent._resources import (
     Passages,
     Tools,
 )
+from agent._rules import (
+    RequiresApprovalToolRule,
+    ToolRule,
+    check_rules,
+    dump_rules,
+    parse_rules,
+)
 from agent._sandbox import Sandbox
 from agent._state import DEFAULT_SYSTEM, AgentState
 from agent._store import AgentRow, Store, default_path
@@ -159,7 +166,7 @@ class AsyncClient:
             raise NotFoundError(f"no agent with id {agent_id!r}")
         blocks = self.store.versioned_blocks(agent_id)
         state = self._state(row, [])
-        context = well_formed(self.store.messages(agent_id, in_context=True))
+        context = well_formed(self.store.messages(agent_id, in_context=True), keep_pending=True)
         window = self._window(state)
         window.summary, window.summarized = row.summary, row.summarized
         window.summary_error = row.summary_error
@@ -305,11 +312,16 @@ class Agents:
         max_steps: int | None = None,
         context_window_limit: int | None = None,
         context: ContextConfig | Mapping[str, float] | None = None,
+        tool_rules: Iterable[ToolRule | Mapping[str, Any]] = (),
+        requires_approval: Iterable[str] = (),
     ) -> AgentState:
         """Create an agent; every configuration problem is reported in one ``ConfigError``.
 
         ``context_window_limit`` overrides the model's known window (tokens); ``context``
         sets when messages are evicted and the model warned (see ``ContextConfig``).
+        ``tool_rules`` (``ToolRule`` models or dicts) say which tools may be called when;
+        ``requires_approval`` names tools whose calls wait for a person's approval (a
+        ``RequiresApprovalToolRule`` each). See docs/agents.md.
         """
         problems: list[str] = []
         blocks: list[Block] = []
@@ -347,6 +359,7 @@ class Agents:
             problems += [f"context: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
         if config.evict_to >= config.evict_at:
             problems.append("context: evict_to must be below evict_at")
+        rules = _rules(tool_rules, requires_approval, [t.name for t in chosen], problems)
         if problems:
             raise ConfigError("agents.create", problems)
         state = AgentState(
@@ -359,6 +372,7 @@ class Agents:
             max_steps=max_steps or 20,
             context_window_limit=context_window_limit,
             context=config,
+            tool_rules=rules,
         )
         if not isinstance(model, str):
             self._client._models[state.id] = model
@@ -389,20 +403,33 @@ class Agents:
         tools: Iterable[str] | None = None,
         tool_ids: Iterable[str] | None = None,
         block_ids: Iterable[str] | None = None,
+        tool_rules: Iterable[ToolRule | Mapping[str, Any]] | None = None,
+        requires_approval: Iterable[str] | None = None,
     ) -> AgentState:
-        """Change an agent's name, system prompt, tools or blocks (``None``: unchanged).
+        """Change an agent's name, system prompt, tools, blocks or rules (``None``: unchanged).
 
         ``tools`` (names) and ``tool_ids`` together replace the agent's tools (base tools are
-        not added: name them); ``block_ids`` replace its blocks, in order. Never waits for a
-        running turn: the turn sees the change from its next request. Every problem is
-        reported in one ``ConfigError``.
+        not added: name them); ``block_ids`` replace its blocks, in order; ``tool_rules``
+        replace its rules; ``requires_approval`` replaces the tools that need approval (the
+        other rules stay). The rules are checked against the agent's tools as they will be.
+        Never waits for a running turn: the turn sees the change from its next request.
+        Every problem is reported in one ``ConfigError``.
         """
         client, problems = self._client, bad_fields([("name", name), ("system", system)])
         refs = None
+        current = client.load(agent_id)
+        names = current.tool_names
         if tools is not None or tool_ids is not None:
             chosen, tool_problems = self._tools(tools or (), tool_ids or (), False)
             problems += tool_problems
             refs = [client.registry.ref(t) for t in chosen]
+            names = [t.name for t in chosen]
+        rules: list[ToolRule] | None = None
+        if tool_rules is not None or requires_approval is not None or refs is not None:
+            kept = current.tool_rules if tool_rules is None else tool_rules
+            if requires_approval is not None:
+                kept = [r for r in kept if not _approval_rule(r)]
+            rules = _rules(kept, requires_approval or (), names, problems)
         blocks: list[Block] = []
         for block_id in block_ids or ():
             found = client.store.block(block_id)
@@ -419,6 +446,8 @@ class Agents:
                 raise NotFoundError(f"no agent with id {agent_id!r}")
             if block_ids is not None:
                 client.store.attach_blocks(agent_id, blocks)
+            if rules is not None:
+                client.store.update_settings(agent_id, {"tool_rules": dump_rules(rules)})
         return client.load(agent_id)
 
     async def delete(self, agent_id: str) -> None:
@@ -438,10 +467,37 @@ class Agents:
         client._archives.pop(agent_id, None)
 
 
+def _approval_rule(rule: object) -> bool:
+    if isinstance(rule, Mapping):
+        return rule.get("type") == "requires_approval"
+    return isinstance(rule, RequiresApprovalToolRule)
+
+
+def _rules(
+    rules: Iterable[ToolRule | Mapping[str, Any]],
+    approval: Iterable[str],
+    tools: list[str],
+    problems: list[str],
+) -> list[ToolRule]:
+    """The rules, with one approval rule per name in ``approval``, checked against ``tools``."""
+    if isinstance(approval, str):
+        problems.append(f"requires_approval must be a list of tool names, got {approval!r}")
+        approval = ()
+    found = parse_rules(rules, problems)
+    for name in approval:
+        if isinstance(name, str):
+            found.append(RequiresApprovalToolRule(tool_name=name))
+        else:
+            problems.append(f"requires_approval: a tool name must be text, got {name!r}")
+    problems += check_rules(found, tools)
+    return found
+
+
 def _row(state: AgentState, tools: list[dict[str, str | None]]) -> AgentRow:
     settings = {
         "context_window_limit": state.context_window_limit,
         "context": state.context.model_dump(),
+        "tool_rules": dump_rules(state.tool_rules),
     }
     return AgentRow(
         state.id, state.name, state.system, state.model, state.embedding, state.max_steps,

@@ -12,16 +12,19 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
+from agent._approval import Waiting, answered, denial, refuse_pending, replay
 from agent._context import PRESSURE_NOTE, ContextManager, summary_message
-from agent._errors import AgentBusyError, BlockError, RealModelCallBlocked
+from agent._errors import AgentBusyError, BlockError, ConfigError, RealModelCallBlocked
 from agent._history import SEND_MESSAGE, Record, to_openai
 from agent._lease import Leases
 from agent._live import Fields, LiveAgent, fields, merge
 from agent._memory import Block, Snapshot
 from agent._messages import (
+    ApprovalCreate,
+    ApprovalRequestMessage,
     AssistantMessage,
     Message,
     ReasoningMessage,
@@ -37,6 +40,7 @@ from agent._messages import (
 from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall
 from agent._owner import Holder
 from agent._registry import ToolRegistry
+from agent._rules import Progress, Rules
 from agent._sanitize import sanitize
 from agent._store import Store
 from agent._text import REPAIR_NOTE, repair
@@ -103,6 +107,8 @@ class _Turn:
     usage: Usage = field(default_factory=Usage)
     streak: _Streak = field(default_factory=_Streak)
     nudged: bool = False
+    progress: Progress = field(default_factory=Progress)
+    """What the tool rules have seen of the turn."""
     released: bool = False
     """Whether a commit of the turn already gave its lease back."""
 
@@ -132,12 +138,52 @@ class Engine:
         Raises:
             AgentBusyError: another client's turn of this agent did not end in time.
         """
-        agent_id, turn = live.state.id, _Turn()
+        agent_id = live.state.id
         user = [Record("user", text)]
+
+        def check() -> None:  # inside the commit that takes the lease: no race
+            refuse_pending(self.store, agent_id)
+
+        async with contextlib.aclosing(self._leased(live, user, check, None)) as messages:
+            async for message in messages:
+                yield message
+
+    async def resume(
+        self, live: LiveAgent, approval: ApprovalCreate
+    ) -> AsyncGenerator[Message, None]:
+        """Answer the call awaiting approval and go on with its turn; yields as ``turn``.
+
+        Approved, the tool runs; denied, the model reads the denial as the call's error.
+
+        Raises:
+            ConfigError: no call awaits approval, or the approval names another call.
+            AgentBusyError: another client's turn of this agent did not end in time.
+        """
+        found: list[Waiting] = []
+
+        def check() -> None:
+            found.append(answered(self.store, live.state.id, approval))
+
+        opening = (found, approval)
+        async with contextlib.aclosing(self._leased(live, [], check, opening)) as messages:
+            async for message in messages:
+                yield message
+
+    async def _leased(
+        self,
+        live: LiveAgent,
+        records: list[Record],
+        check: Callable[[], None],
+        opening: tuple[list[Waiting], ApprovalCreate] | None,
+    ) -> AsyncGenerator[Message, None]:
+        """Take the lease (saving ``records``, after ``check``), run the turn, give it back."""
+        agent_id, turn = live.state.id, _Turn()
         async with live.lock:
             try:
-                await self.leases.take(agent_id, lambda: self._commit(live, user, take=True))
-            except AgentBusyError:
+                await self.leases.take(
+                    agent_id, lambda: self._commit(live, records, take=True, check=check)
+                )
+            except (AgentBusyError, ConfigError):
                 raise
             except Exception as e:  # storage failed before the turn began: nothing was saved
                 yield self._failed(live, None, "Saving the user message failed", e)
@@ -145,9 +191,10 @@ class Engine:
                 yield StopReason(stop_reason="error")
                 return
             try:
+                first = None if opening is None else self._answer(live, turn, *opening)
                 async with (
                     self.leases.renewing(agent_id),
-                    contextlib.aclosing(self._turn(live, turn)) as messages,
+                    contextlib.aclosing(self._turn(live, turn, first)) as messages,
                 ):
                     async for message in messages:
                         yield message
@@ -156,12 +203,19 @@ class Engine:
                 if not turn.released:
                     await self.leases.give_back(agent_id)
 
-    async def _turn(self, live: LiveAgent, turn: _Turn) -> AsyncGenerator[Message, None]:
+    async def _turn(
+        self,
+        live: LiveAgent,
+        turn: _Turn,
+        first: AsyncGenerator[Message | Next, None] | None = None,
+    ) -> AsyncGenerator[Message, None]:
+        """The turn's steps; ``first``, if given, runs before them (an approval's answer)."""
         stop: StopReasonType = "max_steps"
-        for step in range(live.state.max_steps):
+        for step in range(0 if first is None else -1, live.state.max_steps):
             last = step == live.state.max_steps - 1
             outcome: Next = Continue()
-            async with contextlib.aclosing(self._step(live, turn, last)) as items:
+            items = first if first is not None and step < 0 else self._step(live, turn, last)
+            async with contextlib.aclosing(items):
                 async for item in items:
                     if isinstance(item, (Continue, EndTurn)):
                         outcome = item
@@ -191,13 +245,24 @@ class Engine:
             content=f"{what}; nothing of it was saved: {type(error).__name__}: {error}"
         )
 
-    def _request(self, live: LiveAgent, tools: ToolSet, force: bool) -> ModelRequest:
+    def _request(
+        self, live: LiveAgent, tools: ToolSet, rules: Rules, progress: Progress, force: bool
+    ) -> ModelRequest:
+        """The request: only the tools the rules allow next are offered."""
         system = {"role": "system", "content": live.system_prompt()}
         summary = summary_message(live.window)
         head = [system, summary] if summary else [system]
         messages = [*head, *to_openai(live.request_context())]
-        choice = SEND_MESSAGE if force and SEND_MESSAGE in tools else "required"
-        return ModelRequest(messages, tools.openai_schemas(), choice)
+        if not rules.active:
+            choice = SEND_MESSAGE if force and SEND_MESSAGE in tools else "required"
+            return ModelRequest(messages, tools.openai_schemas(), choice)
+        allowed = rules.allowed(progress)
+        offered = tools.select(allowed).openai_schemas()
+        return ModelRequest(messages, offered, rules.choice(allowed, force))
+
+    @staticmethod
+    def _rules(live: LiveAgent, tools: ToolSet) -> Rules:
+        return Rules(live.state.tool_rules, tools.names)
 
     def measure(self, live: LiveAgent) -> dict[str, int]:
         """Tokens of each part of the agent's next request, and their corrected total."""
@@ -250,8 +315,9 @@ class Engine:
             live.refresh(self.store, self.registry)  # what other clients changed meanwhile
             before = live.state.memory.snapshot()
             tools = live.toolset
+            rules = self._rules(live, tools)
             counted = await self._fit(live)
-            request = self._request(live, tools, force=turn.nudged or last)
+            request = self._request(live, tools, rules, turn.progress, turn.nudged or last)
             try:
                 reply = await live.model.complete(request)
             except RealModelCallBlocked:
@@ -267,7 +333,7 @@ class Engine:
             turn.usage.completion_tokens += reply.usage.completion_tokens
             turn.usage.step_count += 1
             if reply.tool_calls:
-                steps = self._calls(live, tools, turn, reply, repaired)
+                steps = self._calls(live, tools, rules, turn, reply, repaired)
             else:
                 steps = self._no_call(live, turn, reply, last, repaired)
             async with contextlib.aclosing(steps) as items:
@@ -312,6 +378,7 @@ class Engine:
         self,
         live: LiveAgent,
         tools: ToolSet,
+        rules: Rules,
         turn: _Turn,
         reply: ModelResponse,
         repaired: bool,
@@ -326,9 +393,22 @@ class Engine:
             yield ReasoningMessage(id=f"{assistant.id}-r", reasoning=assistant.content)
         writes = StepWrites()
         sent = False
-        for call in reply.tool_calls:
-            with writes.open():  # what the tool writes commits with the step
-                result = await self._run(live, tools, turn, call)
+        held: ToolCall | None = None  # the call that waits for approval, if any
+        for i, (call, shown) in enumerate(zip(reply.tool_calls, calls, strict=True)):
+            refused = None if held else rules.refusal(turn.progress, call.name)
+            if not (held or refused) and call.name in rules.approval and call.name in tools:
+                held = shown  # stored with no result: the approval will answer it
+                yield ApprovalRequestMessage(id=f"{assistant.id}-{i}", tool_call=shown)
+                continue
+            if held is not None:
+                result = ToolResult("error", _HELD.format(name=held.name))
+            elif refused is not None:
+                result = ToolResult("error", refused)
+            else:
+                with writes.open():  # what the tool writes commits with the step
+                    result = await self._run(live, tools, turn, call)
+                rules.ran(turn.progress, call.name, result.ok, result.content)
+                sent = sent or (result.ok and call.name in rules.terminal)
             result.content = self._bounded(live, repair(result.content)[0])
             records.append(
                 Record("tool", result.content, [], call.id, result.status, name=call.name)
@@ -337,15 +417,58 @@ class Engine:
                 sent = True
                 yield AssistantMessage(content=str(json.loads(call.arguments)["message"]))
                 continue
-            yield ToolCallMessage(
-                tool_call=ToolCall(name=call.name, arguments=call.arguments, tool_call_id=call.id)
-            )
+            yield ToolCallMessage(tool_call=shown)
             yield ToolReturnMessage(
                 tool_return=result.content, status=result.status, tool_call_id=call.id
             )
-        await self._commit(live, records + _notes(repaired), writes, release=sent)
-        turn.released = sent
-        yield EndTurn("end_turn") if sent else Continue()
+        end = sent or held is not None
+        await self._commit(live, records + _notes(repaired), writes, release=end)
+        turn.released = end
+        if held is not None:
+            yield EndTurn("requires_approval")
+        else:
+            yield EndTurn("end_turn") if sent else Continue()
+
+    async def _answer(
+        self, live: LiveAgent, turn: _Turn, found: list[Waiting], approval: ApprovalCreate
+    ) -> AsyncGenerator[Message | Next, None]:
+        """Run (approved) or refuse (denied) the waiting call, and save its result."""
+        before: Snapshot | None = None
+        try:
+            live.refresh(self.store, self.registry)
+            before = live.state.memory.snapshot()
+            tools = live.toolset
+            rules = self._rules(live, tools)
+            turn.progress = replay(live.context, rules)
+            call = found[0][1]
+            writes = StepWrites()
+            ended = False
+            if approval.approve:
+                with writes.open():
+                    made = ModelToolCall(call.name, call.arguments, call.tool_call_id)
+                    result = await self._run(live, tools, turn, made)
+                rules.ran(turn.progress, call.name, result.ok, result.content)
+                ended = result.ok and call.name in rules.terminal
+            else:
+                result = ToolResult("error", denial(approval.reason))
+            result.content = self._bounded(live, repair(result.content)[0])
+            record = Record(
+                "tool", result.content, [], call.tool_call_id, result.status, name=call.name
+            )
+            await self._commit(live, [record], writes, release=ended)
+            turn.released = ended
+            yield ToolReturnMessage(
+                tool_return=result.content, status=result.status, tool_call_id=call.tool_call_id
+            )
+            yield EndTurn("end_turn") if ended else Continue()
+        except (GeneratorExit, asyncio.CancelledError):
+            if before is not None:
+                live.state.memory.restore(before)
+            live.known.stale = True
+            raise
+        except Exception as e:  # nothing of the answer was saved: the call still waits
+            yield self._failed(live, before, "Answering the approval failed", e)
+            yield EndTurn("error")
 
     async def _run(
         self, live: LiveAgent, tools: ToolSet, turn: _Turn, call: ModelToolCall
@@ -410,6 +533,7 @@ class Engine:
         *,
         take: bool = False,
         release: bool = False,
+        check: Callable[[], None] | None = None,
     ) -> Holder | None:
         """Write the step's records, memory edits and tool writes atomically.
 
@@ -417,7 +541,8 @@ class Engine:
         race is re-applied to the fresh value, or the step fails); the version bump checks, in
         the same transaction, that the turn still holds its lease. ``take`` first takes the
         lease (returning its holder, and writing nothing, when another turn has it);
-        ``release`` gives it back. Steps of several agents may share one commit
+        ``release`` gives it back; ``check`` runs first (after the take), and what it raises
+        undoes the commit. Steps of several agents may share one commit
         (``GroupCommit``), each in its own savepoint.
         """
         agent_id, known, leases, store = live.state.id, live.known, self.leases, self.store
@@ -429,6 +554,8 @@ class Engine:
             if take and (busy := leases.try_take(agent_id)) is not None:
                 holder.append(busy)
                 return
+            if check is not None:
+                check()
             before = store.check_lease(agent_id, leases.me.owner)
             after = store.add_messages(agent_id, records)
             marks.extend((before, before if after is None else after))
@@ -480,6 +607,12 @@ class Engine:
                 "and the step's edit no longer applies"
             )
         return version
+
+
+_HELD = (
+    "Error: not run: an earlier call of this reply ({name}) is waiting for a person's "
+    "approval. Call this again after it is answered, if it is still needed."
+)
 
 
 def _notes(repaired: bool) -> list[Record]:

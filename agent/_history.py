@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from agent._ids import new_id
 from agent._messages import (
+    ApprovalRequestMessage,
     AssistantMessage,
     Message,
     ReasoningMessage,
@@ -31,6 +32,7 @@ __all__ = [
     "found_message",
     "is_receipt",
     "is_well_formed",
+    "pending",
     "to_messages",
     "to_openai",
     "well_formed",
@@ -117,24 +119,66 @@ def is_well_formed(records: list[Record]) -> bool:
     return not pending
 
 
-def well_formed(records: list[Record]) -> list[Record]:
+def pending(records: list[Record]) -> tuple[Record, ToolCall] | None:
+    """The call awaiting approval, with its assistant record, if the history ends with one.
+
+    A call awaiting approval is stored as it was made, with no result: the last assistant
+    record, followed only by the results of its other calls. ``None`` also when ``records``
+    holds only results (the window began inside the group).
+    """
+    answered: set[str] = set()
+    for record in reversed(records):
+        if record.role == "tool":
+            answered.add(record.tool_call_id or "")
+            continue
+        if record.role != "assistant":
+            return None
+        waiting = [c for c in record.tool_calls if c.tool_call_id not in answered]
+        return (record, waiting[0]) if waiting else None
+    return None
+
+
+def well_formed(records: list[Record], *, keep_pending: bool = False) -> list[Record]:
     """Records a model will accept: every call answered exactly once, no answer without call.
 
     An unanswered call gets an error result; a result without its call is dropped.
+    ``keep_pending`` leaves a call awaiting approval at the end unanswered (as stored: a
+    client's cache of the history), for the approval to answer.
     """
+    waiting = pending(records) if keep_pending else None
+    if waiting is not None:
+        last = max(i for i, r in enumerate(records) if r is waiting[0])
+        head = well_formed(records[:last])
+        group = [r for r in records[last + 1 :] if r.tool_call_id in _ids(waiting[0])]
+        return [*head, waiting[0], *_unique(group)]
     out: list[Record] = []
-    pending: dict[str, Record] = {}
+    unanswered: dict[str, Record] = {}
     for record in records:
         if record.role == "tool":
-            if record.tool_call_id in pending:
-                pending.pop(record.tool_call_id)
+            if record.tool_call_id in unanswered:
+                unanswered.pop(record.tool_call_id)
                 out.append(record)
             continue
-        out += _answer(pending)
+        out += _answer(unanswered)
         out.append(record)
         if record.role == "assistant":
-            pending = {c.tool_call_id: record for c in record.tool_calls}
-    out += _answer(pending)
+            unanswered = {c.tool_call_id: record for c in record.tool_calls}
+    out += _answer(unanswered)
+    return out
+
+
+def _ids(record: Record) -> set[str | None]:
+    return {c.tool_call_id for c in record.tool_calls}
+
+
+def _unique(results: list[Record]) -> list[Record]:
+    """The first result of each call."""
+    seen: set[str | None] = set()
+    out = []
+    for r in results:
+        if r.tool_call_id not in seen:
+            seen.add(r.tool_call_id)
+            out.append(r)
     return out
 
 
@@ -147,7 +191,7 @@ def _answer(pending: dict[str, Record]) -> list[Record]:
     return answers
 
 
-def _assistant(record: Record, failed: set[str]) -> list[Message]:
+def _assistant(record: Record, failed: set[str], waiting: str | None = None) -> list[Message]:
     out: list[Message] = []
     date = record.created_at
     if record.status == "delivered":
@@ -158,6 +202,8 @@ def _assistant(record: Record, failed: set[str]) -> list[Message]:
         said = _sent(c) if c.name == SEND_MESSAGE and c.tool_call_id not in failed else None
         if said is not None:
             out.append(AssistantMessage(id=f"{record.id}-{i}", content=said, date=date))
+        elif c.tool_call_id == waiting:
+            out.append(ApprovalRequestMessage(id=f"{record.id}-{i}", tool_call=c, date=date))
         else:
             out.append(ToolCallMessage(id=f"{record.id}-{i}", tool_call=c, date=date))
     return out
@@ -180,6 +226,8 @@ def is_receipt(record: Record) -> bool:
 def to_messages(records: list[Record]) -> list[Message]:
     """The typed messages users read, from records (``send_message`` receipts left out)."""
     failed = {r.tool_call_id or "" for r in records if r.role == "tool" and r.status == "error"}
+    waiting = pending(records)
+    call = waiting[1].tool_call_id if waiting else None
     out: list[Message] = []
     for r in records:
         if r.role == "user":
@@ -187,7 +235,7 @@ def to_messages(records: list[Record]) -> list[Message]:
         elif r.role == "system":
             out.append(SystemMessage(id=r.id, content=r.content, date=r.created_at))
         elif r.role == "assistant":
-            out += _assistant(r, failed)
+            out += _assistant(r, failed, call if waiting and r is waiting[0] else None)
         elif not is_receipt(r):
             out.append(_tool_return(r))
     return out

@@ -1,8 +1,9 @@
 """The user's messages as a caller passes them to ``messages.create``, checked.
 
 Accepted: a list of ``{"role": "user", "content": ...}`` dicts or ``UserMessage`` objects, where
-the content is text or a list of OpenAI-style text parts. Anything else is one ``ConfigError``
-that names every problem and its field; nothing reaches the model.
+the content is text or a list of OpenAI-style text parts; or one approval, alone
+(``{"type": "approval", "approve": True}`` or an ``ApprovalCreate``). Anything else is one
+``ConfigError`` that names every problem and its field; nothing reaches the model.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from agent._errors import ConfigError
-from agent._messages import UserMessage
+from agent._messages import ApprovalCreate, UserMessage
 from agent._text import bad_fields
 
-__all__ = ["check_limit", "check_size", "unknown_keys", "user_texts"]
+__all__ = ["approval_in", "check_limit", "check_size", "unknown_keys", "user_texts"]
 
 _KEYS = ("role", "content", "name")
 _MISSING = object()
@@ -80,6 +83,38 @@ def _one(where: str, message: object, problems: list[str]) -> str | None:
     if role != "user":
         problems.append(f"{where}: role {role!r}: only 'user' is accepted")
     return _text(where, message.get("content", _MISSING), problems)
+
+
+def _is_approval(message: object) -> bool:
+    if isinstance(message, ApprovalCreate):
+        return True
+    return isinstance(message, Mapping) and message.get("type") == "approval"
+
+
+def approval_in(messages: object) -> ApprovalCreate | None:
+    """The approval ``messages`` carry, or ``None`` when they carry none (user messages).
+
+    Raises:
+        ConfigError: an approval beside other messages, or an approval that is not valid.
+    """
+    if not isinstance(messages, list | tuple) or not any(map(_is_approval, messages)):
+        return None
+    if len(messages) != 1:
+        raise ConfigError(
+            "messages.create",
+            ["an approval must be the only message: send it alone, then the user's message"],
+        )
+    message = messages[0]
+    if isinstance(message, ApprovalCreate):
+        return message
+    try:
+        return ApprovalCreate.model_validate(dict(message))
+    except ValidationError as e:
+        problems = [
+            f"messages[0].{'.'.join(map(str, x['loc'])) or 'approval'}: {x['msg']}"
+            for x in e.errors()
+        ]
+        raise ConfigError("messages.create", problems) from None
 
 
 def user_texts(messages: object) -> list[str]:

@@ -20,6 +20,7 @@ from agent._memory import Block
 from agent._model import Model
 from agent._rebase import rebase
 from agent._registry import ToolRegistry
+from agent._rules import load_rules
 from agent._state import AgentState
 from agent._store import AgentRow, Store
 from toolkit import ToolSet
@@ -76,6 +77,7 @@ def apply_row(state: AgentState, row: AgentRow) -> None:
     state.name, state.system, state.max_steps = row.name, row.system, row.max_steps
     state.context_window_limit = row.settings.get("context_window_limit")
     state.context = ContextConfig(**row.settings.get("context", {}))
+    state.tool_rules = load_rules(row.settings.get("tool_rules"))
 
 
 @dataclass
@@ -171,7 +173,7 @@ class LiveAgent:
 
     def _reload_row(self, store: Store, row: AgentRow) -> None:
         apply_row(self.state, row)
-        self.context[:] = well_formed(store.messages(row.id, in_context=True))
+        self.context[:] = well_formed(store.messages(row.id, in_context=True), keep_pending=True)
         window = self.window
         window.summary, window.summarized = row.summary, row.summarized
         window.summary_error = row.summary_error

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent._ids import new_id
 
 __all__ = [
+    "ApprovalCreate",
+    "ApprovalRequestMessage",
     "AssistantMessage",
     "Message",
     "ReasoningMessage",
@@ -29,7 +31,7 @@ __all__ = [
     "UserMessage",
 ]
 
-StopReasonType = Literal["end_turn", "max_steps", "no_tool_call", "error"]
+StopReasonType = Literal["end_turn", "max_steps", "no_tool_call", "error", "requires_approval"]
 
 
 def _now() -> datetime:
@@ -90,6 +92,32 @@ class ToolCallMessage(_Base):
     """The call."""
 
 
+class ApprovalRequestMessage(_Base):
+    """The model called a tool that needs a person's approval; the turn stopped before it ran.
+
+    Answer with ``messages.create(agent_id, messages=[{"type": "approval", "approve": ...}])``.
+    """
+
+    message_type: Literal["approval_request_message"] = "approval_request_message"
+    tool_call: ToolCall
+    """The call waiting for approval."""
+
+
+class ApprovalCreate(BaseModel):
+    """A person's answer to an ``ApprovalRequestMessage``, sent as a message to resume the turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["approval"] = "approval"
+    approve: bool
+    """Run the call (``True``), or refuse it (``False``: the model gets a tool error)."""
+    approval_request_id: str | None = None
+    """The request answered (its message id or its call's ``tool_call_id``); ``None``: the one
+    pending."""
+    reason: str | None = None
+    """Why; a denial's reason is shown to the model."""
+
+
 class ToolReturnMessage(_Base):
     """What a tool gave back."""
 
@@ -134,7 +162,7 @@ class StopReason(_Base):
 
     message_type: Literal["stop_reason"] = "stop_reason"
     stop_reason: StopReasonType
-    """``end_turn``, ``max_steps``, ``no_tool_call`` or ``error``."""
+    """``end_turn``, ``max_steps``, ``no_tool_call``, ``error`` or ``requires_approval``."""
 
 
 Message = Annotated[
@@ -142,6 +170,7 @@ Message = Annotated[
     | AssistantMessage
     | ReasoningMessage
     | ToolCallMessage
+    | ApprovalRequestMessage
     | ToolReturnMessage
     | SystemMessage
     | UsageStatistics

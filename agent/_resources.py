@@ -15,9 +15,10 @@ from agent._archival import ArchivalMemory, Passage
 from agent._context import ContextWindow
 from agent._errors import ConfigError, NotFoundError
 from agent._history import to_messages
-from agent._input import check_limit, check_size, user_texts
+from agent._input import approval_in, check_limit, check_size, user_texts
 from agent._memory import Block, Memory
 from agent._messages import (
+    ApprovalCreate,
     Message,
     Response,
     StopReason,
@@ -112,7 +113,7 @@ class Messages:
         self._client = client
 
     async def create_stream(
-        self, *, agent_id: str, messages: Iterable[Mapping[str, Any] | UserMessage]
+        self, *, agent_id: str, messages: Iterable[Mapping[str, Any] | UserMessage | ApprovalCreate]
     ) -> AsyncIterator[Message]:
         """Run a turn, yielding each message as it happens, then usage and the stop reason.
 
@@ -120,7 +121,17 @@ class Messages:
         content is text or a list of text parts. A message that cannot fit in the agent's
         context window beside its system prompt, memory and tools is refused
         (``ConfigError``): save long documents to archival memory instead.
+
+        While a call waits for approval (the last turn stopped with ``requires_approval``),
+        send only the answer, ``[{"type": "approval", "approve": True}]`` or ``False`` with a
+        ``"reason"``: it resumes that turn. A user message then is a ``ConfigError``.
         """
+        approval = approval_in(messages)
+        if approval is not None:
+            live = self._client.live(agent_id)
+            async for message in self._client.engine.resume(live, approval):
+                yield message
+            return
         text = "\n\n".join(user_texts(messages))
         live = self._client.live(agent_id)
         parts = self._client.engine.measure(live)
@@ -131,7 +142,7 @@ class Messages:
             yield message
 
     async def create(
-        self, *, agent_id: str, messages: Iterable[Mapping[str, Any] | UserMessage]
+        self, *, agent_id: str, messages: Iterable[Mapping[str, Any] | UserMessage | ApprovalCreate]
     ) -> Response:
         """Run a turn and return what happened."""
         out: list[Message] = []

@@ -11,6 +11,7 @@ from agent._context import ContextConfig
 from agent._ids import new_id
 from agent._memory import Memory
 from agent._recall import RecallMemory
+from agent._rules import RequiresApprovalToolRule, ToolRule
 from toolkit import Tool
 
 __all__ = ["DEFAULT_SYSTEM", "AgentState"]
@@ -58,6 +59,8 @@ class AgentState:
     """The model's window in tokens; ``None``: known for the model, or a safe default."""
     context: ContextConfig = field(default_factory=lambda: ContextConfig())
     """When to evict, how far, and when to warn the model (fractions of the window)."""
+    tool_rules: list[ToolRule] = field(default_factory=list)
+    """Which tools may be called when, and which need a person's approval (``ToolRule``)."""
     id: str = field(default_factory=lambda: new_id("agent"))
     """The agent's id."""
     created_at: datetime = field(default_factory=_now)
@@ -71,6 +74,11 @@ class AgentState:
     def tool_names(self) -> list[str]:
         """The names of the agent's tools."""
         return [t.name for t in self.tools]
+
+    @property
+    def requires_approval(self) -> list[str]:
+        """The tools whose calls wait for a person's approval."""
+        return [r.tool_name for r in self.tool_rules if isinstance(r, RequiresApprovalToolRule)]
 
     def compile_system(self) -> str:
         """The system prompt with core memory, as the model sees it."""

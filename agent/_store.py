@@ -391,6 +391,15 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def update_settings(self, agent_id: str, changes: dict[str, Any]) -> bool:
+        """Set keys of an agent's settings (JSON), a new agent version; False if no agent."""
+        row = self.db.execute(
+            "UPDATE agents SET settings = json_patch(settings, ?), version = version + 1 "
+            "WHERE id = ? RETURNING version",
+            (json.dumps(changes), agent_id),
+        ).fetchone()
+        return row is not None
+
     def add_agent_block(self, agent_id: str, block_id: str) -> None:
         """Attach a stored block after the agent's others (a new agent version)."""
         self.db.execute(
