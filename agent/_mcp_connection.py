@@ -27,6 +27,8 @@ from mcp.client.streamable_http import streamable_http_client
 __all__ = ["Connections", "Failure"]
 
 logger = logging.getLogger("selfedit.mcp")
+CONNECT_TIMEOUT = 30.0
+"""Seconds a connection may take at least (a stdio server starts a process first)."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,12 @@ class _Connection:
 
     async def ready(self) -> Client | Failure:
         """The connected client, or why there is none."""
+        patience = max(self.config.timeout, CONNECT_TIMEOUT)
         try:
-            await asyncio.wait_for(self._ready.wait(), self.config.timeout)
+            await asyncio.wait_for(self._ready.wait(), patience)
         except asyncio.TimeoutError:
             await self.close()
-            return Failure(f"could not connect within {self.config.timeout:g}s")
+            return Failure(f"could not connect within {patience:g}s")
         if self.client is None:
             reason = _describe(self.error) if self.error else "the connection closed"
             return Failure(f"could not connect ({reason})")
