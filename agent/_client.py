@@ -20,8 +20,8 @@ from agent._errors import ConfigError, ModelError, NotFoundError
 from agent._history import well_formed
 from agent._input import unknown_keys
 from agent._lease import LeaseConfig, Leases
-from agent._mcp_servers import McpServers
 from agent._live import LiveAgent, apply_row
+from agent._mcp_servers import McpServers
 from agent._memory import Block, Memory
 from agent._model import Model, ModelRequest, ModelResponse
 from agent._openai import resolve_model
