@@ -189,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     # the one line the user needs is printed; library warnings with tracebacks are not
-    logging.getLogger("selfedit").setLevel(logging.ERROR)
+    quiet = logging.getLogger("selfedit")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         status: int = args.run(args)
     except KeyboardInterrupt:
@@ -201,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_Refused, SelfeditError, OSError, ImportError, sqlite3.Error) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        quiet.setLevel(level)  # main() may run inside a program (or a test) that logs
     return status
 
 
