@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from agent._approval import Waiting, answered, denial, refuse_pending, replay
 from agent._context import PRESSURE_NOTE, ContextManager, summary_message
-from agent._errors import AgentBusyError, BlockError, ConfigError, RealModelCallBlocked
+from agent._errors import AgentBusyError, ConfigError, RealModelCallBlocked
 from agent._history import SEND_MESSAGE, Record, to_openai
 from agent._lease import Leases
-from agent._live import Fields, LiveAgent, fields, merge
-from agent._memory import Block, Snapshot
+from agent._live import LiveAgent
+from agent._memory import Snapshot
 from agent._messages import (
     ApprovalCreate,
     ApprovalRequestMessage,
@@ -38,10 +38,10 @@ from agent._messages import (
     UsageStatistics,
 )
 from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall
-from agent._owner import Holder
 from agent._registry import ToolRegistry
 from agent._rules import Progress, Rules
 from agent._sanitize import sanitize
+from agent._saving import StepSaver
 from agent._store import Store
 from agent._text import REPAIR_NOTE, repair
 from agent._unit import StepWrites
@@ -127,6 +127,7 @@ class Engine:
         self.registry = registry
         self.leases = leases
         self.commits = leases.commits
+        self.saver = StepSaver(store, leases)
         self.context = ContextManager(store, summarizer)
 
     async def turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
@@ -181,7 +182,7 @@ class Engine:
         async with live.lock:
             try:
                 await self.leases.take(
-                    agent_id, lambda: self._commit(live, records, take=True, check=check)
+                    agent_id, lambda: self.saver.commit(live, records, take=True, check=check)
                 )
             except (AgentBusyError, ConfigError):
                 raise
@@ -290,7 +291,7 @@ class Engine:
             live.window.warned = True  # once until the next eviction
             percent = round(100 * measure["total_tokens"] / window)
             note = Record("system", PRESSURE_NOTE.format(percent=percent))
-            await self._commit(live, [note])
+            await self.saver.commit(live, [note])
             measure = self.measure(live)
         return round(measure["total_tokens"] / live.window.correction)
 
@@ -358,7 +359,7 @@ class Engine:
             record = Record("assistant", text, status="delivered" if final else None)
             records.insert(0, record)
         if records:
-            await self._commit(live, records, release=final)
+            await self.saver.commit(live, records, release=final)
             turn.released = final
         if text and final:
             yield AssistantMessage(id=records[0].id, content=text, date=records[0].created_at)
@@ -422,7 +423,7 @@ class Engine:
                 tool_return=result.content, status=result.status, tool_call_id=call.id
             )
         end = sent or held is not None
-        await self._commit(live, records + _notes(repaired), writes, release=end)
+        await self.saver.commit(live, records + _notes(repaired), writes, release=end)
         turn.released = end
         if held is not None:
             yield EndTurn("requires_approval")
@@ -455,7 +456,7 @@ class Engine:
             record = Record(
                 "tool", result.content, [], call.tool_call_id, result.status, name=call.name
             )
-            await self._commit(live, [record], writes, release=ended)
+            await self.saver.commit(live, [record], writes, release=ended)
             turn.released = ended
             yield ToolReturnMessage(
                 tool_return=result.content, status=result.status, tool_call_id=call.tool_call_id
@@ -485,128 +486,10 @@ class Engine:
         if not result.ok:
             live.state.memory.restore(snapshot)
         else:
-            result = self._settle(live, snapshot, result)
+            result = self.saver.settle(live, snapshot, result)
         if call.name != SEND_MESSAGE:
             turn.streak.record(call.name, call.arguments, result.content)
         return result
-
-    def _settle(self, live: LiveAgent, snapshot: Snapshot, result: ToolResult) -> ToolResult:
-        """Re-apply a tool's block edits over what other clients wrote while it ran.
-
-        An edit that no longer applies is dropped, and the tool's result becomes an error
-        that shows the model the block's current value.
-        """
-        before = {id(block): saved for block, saved in snapshot}
-        conflicts: list[Block] = []
-        for block in live.state.memory:
-            entry = live.known.blocks.get(block.id)
-            if entry is None or before.get(id(block)) == block.__dict__:
-                continue  # a block new in this step, or one this tool left alone
-            if self.store.block_version(block.id) in (entry[0], None):
-                continue  # unchanged elsewhere (a deleted block fails at commit)
-            found = self.store.versioned_block(block.id)
-            if found is None:
-                continue
-            fresh, version = fields(found[0]), found[1]
-            merged = merge(entry[1], fields(block), fresh)
-            if merged is None:  # keep what earlier tools of this step did, if that applies
-                merged = merge(entry[1], before.get(id(block), entry[1]), fresh) or fresh
-                conflicts.append(block)
-            block.__dict__.update(merged)
-            live.known.blocks[block.id] = (version, fresh)
-        if not conflicts:
-            return result
-        shown = "\n".join(f"<{b.label}>\n{b.value}\n</{b.label}>" for b in conflicts)
-        labels = ", ".join(repr(b.label) for b in conflicts)
-        return ToolResult(
-            "error",
-            f"Error: memory block {labels} was changed by someone else while this tool ran, so "
-            f"this edit was not applied. Current value:\n{shown}\n"
-            "Redo the edit against the current value if it is still needed.",
-        )
-
-    async def _commit(
-        self,
-        live: LiveAgent,
-        records: list[Record],
-        writes: StepWrites | None = None,
-        *,
-        take: bool = False,
-        release: bool = False,
-        check: Callable[[], None] | None = None,
-    ) -> Holder | None:
-        """Write the step's records, memory edits and tool writes atomically.
-
-        Block writes compare and set on the versions this client last saw (an edit that lost a
-        race is re-applied to the fresh value, or the step fails); the version bump checks, in
-        the same transaction, that the turn still holds its lease. ``take`` first takes the
-        lease (returning its holder, and writing nothing, when another turn has it);
-        ``release`` gives it back; ``check`` runs first (after the take), and what it raises
-        undoes the commit. Steps of several agents may share one commit
-        (``GroupCommit``), each in its own savepoint.
-        """
-        agent_id, known, leases, store = live.state.id, live.known, self.leases, self.store
-        written: dict[str, tuple[int, Fields]] = {}
-        holder: list[Holder] = []
-        marks: list[int] = []
-
-        def write() -> None:
-            if take and (busy := leases.try_take(agent_id)) is not None:
-                holder.append(busy)
-                return
-            if check is not None:
-                check()
-            before = store.check_lease(agent_id, leases.me.owner)
-            after = store.add_messages(agent_id, records)
-            marks.extend((before, before if after is None else after))
-            written.update(self._write_blocks(live))
-            if writes is not None:
-                writes.run()
-            if release:
-                leases.release(agent_id)
-
-        await self.commits.commit(write)
-        if holder:
-            return holder[0]
-        known.blocks.update(written)
-        known.order = tuple(b.id for b in live.state.memory)
-        if marks[0] == known.history:  # nobody else wrote history since: ours is all there is
-            known.history = marks[1]
-        live.context.extend(records)
-        return None
-
-    def _write_blocks(self, live: LiveAgent) -> dict[str, tuple[int, Fields]]:
-        """Compare-and-set every edited block; attach new ones (inside the commit)."""
-        known, blocks = live.known, live.state.memory.blocks
-        written: dict[str, tuple[int, Fields]] = {}
-        for block in blocks:
-            entry = known.blocks.get(block.id)
-            if entry is None or entry[1] == block.__dict__:
-                continue
-            version = self.store.write_block(block, entry[0])
-            if version is None:  # written meanwhile: re-apply (we hold the write lock now)
-                version = self._rewrite(block, entry[1])
-            written[block.id] = (version, fields(block))
-        if tuple(b.id for b in blocks) != known.order:
-            attached = self.store.attach_blocks(live.state.id, blocks)
-            for block in blocks:
-                written.setdefault(block.id, (attached[block.id], fields(block)))
-        return written
-
-    def _rewrite(self, block: Block, seen: Fields) -> int:
-        """Re-apply a block's edit to the value written meanwhile, and write it."""
-        found = self.store.versioned_block(block.id)
-        merged = None if found is None else merge(seen, fields(block), fields(found[0]))
-        version = None
-        if found is not None and merged is not None:
-            block.__dict__.update(merged)
-            version = self.store.write_block(block, found[1])
-        if version is None:
-            raise BlockError(
-                f"memory block {block.label!r} was changed by someone else during this step "
-                "and the step's edit no longer applies"
-            )
-        return version
 
 
 _HELD = (
