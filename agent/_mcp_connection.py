@@ -113,6 +113,20 @@ class _Connection:
     def alive(self) -> bool:
         return not self.task.done() and asyncio.get_running_loop() is self.loop
 
+    def stop(self) -> None:
+        """Ask the connection to close, from any thread, without waiting while its loop runs.
+
+        A running loop closes it at its next turn; a loop that is not running is run until
+        it has; a closed loop ended it already (``asyncio.run`` cancels what is left).
+        """
+        if self.loop.is_closed():
+            return
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self._stop.set)
+        else:
+            with contextlib.suppress(RuntimeError):  # another loop runs in this thread
+                self.loop.run_until_complete(self.close())
+
     async def close(self) -> None:
         """Leave the client (ending a stdio server's process) and wait for it."""
         self._stop.set()
@@ -186,10 +200,21 @@ class Connections:
             return Failure(f"the call failed ({_describe(e)})")
         return result.is_error, render(result)
 
+    async def close(self, name: str) -> None:
+        """Close the connection to one server, if there is one."""
+        found = self._open.pop(name, None)
+        if found is not None:
+            await found.close()
+
     async def aclose(self) -> None:
         """Close every connection (stdio servers' processes end)."""
         for name in list(self._open):
-            await self._open.pop(name).close()
+            await self.close(name)
+
+    def close_soon(self) -> None:
+        """Ask every connection to close, without awaiting (see ``_Connection.stop``)."""
+        for name in list(self._open):
+            self._open.pop(name).stop()
 
 
 def render(result: types.CallToolResult) -> str:

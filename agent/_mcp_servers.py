@@ -143,7 +143,11 @@ class McpServers:
         """
         await self.retrieve(name)
         self._source.delete(name)
+        await self._source.disconnect(name)
 
     async def disconnect(self) -> None:
-        """Close every open connection (stdio servers' processes end); the next call reopens."""
+        """Close every open connection (stdio servers' processes end); the next call reopens.
+
+        ``client.close()`` closes them too, without awaiting; await this to know they have.
+        """
         await self._source.aclose()

@@ -303,10 +303,24 @@ class McpSource:
             raise ToolError(f"Error: tool {remote!r} failed on MCP server {server!r}: {text}")
         return text
 
+    async def disconnect(self, name: str) -> None:
+        """Close the connection to one server (a stdio server's process ends)."""
+        if self._connections is not None:
+            await self._connections.close(name)
+
     async def aclose(self) -> None:
         """Close every open connection."""
         if self._connections is not None:
             await self._connections.aclose()
+
+    def close(self) -> None:
+        """Close every open connection without awaiting: ``AsyncClient.close`` calls this.
+
+        Called inside the connections' running loop, they close at its next turn (the stdio
+        servers' processes end while it runs on); outside it, before this returns.
+        """
+        if self._connections is not None:
+            self._connections.close_soon()
 
 
 def _ref_mcp(ref: Any) -> str | None:

@@ -24,7 +24,13 @@ from agent._client import AsyncClient
 from agent._embedding import EmbeddingModel
 from agent._errors import AgentBusyError, BlockError, NotFoundError
 from agent._model import Model
-from agent.server import _routes_agents, _routes_messages, _routes_tools, _unsupported
+from agent.server import (
+    _routes_agents,
+    _routes_mcp,
+    _routes_messages,
+    _routes_tools,
+    _unsupported,
+)
 from agent.server._guard import Guard
 from agent.server._stand_in import stand_in
 from agent.server._tool_source import SourceReader
@@ -92,7 +98,7 @@ def create_app(
     for errors, status in _STATUS.items():
         app.add_exception_handler(errors, _handler(status))
     app.add_exception_handler(RequestValidationError, _invalid)
-    for module in (_routes_agents, _routes_messages, _routes_tools, _unsupported):
+    for module in (_routes_agents, _routes_messages, _routes_mcp, _routes_tools, _unsupported):
         app.include_router(module.router)
     guarded = Guard(app, token=token, max_body=max_body)
     guarded.app_state = app.state  # type: ignore[attr-defined]

@@ -7,11 +7,14 @@ the client requires and every message carries ``message_type``, ``id`` and ``dat
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 from agent._archival import Passage
+from agent._mcp_source import McpTool
 from agent._memory import Block, Memory
 from agent._messages import (
     Message,
@@ -29,8 +32,11 @@ from toolkit import Tool
 __all__ = [
     "BASE_ID_PREFIX",
     "JSON",
+    "MCP_ID_PREFIX",
     "agent_json",
     "block_json",
+    "mcp_name",
+    "mcp_tool_id",
     "memory_json",
     "messages_json",
     "passage_json",
@@ -41,6 +47,26 @@ __all__ = [
 JSON = dict[str, Any]
 BASE_ID_PREFIX = "tool-base-"
 """Built-in tools have no stored row; over REST each has the id ``tool-base-<name>``."""
+MCP_ID_PREFIX = "tool-mcp-"
+"""An MCP server's tool has no stored row either: its id encodes ``SERVER/TOOL``."""
+
+
+def mcp_tool_id(server: str, remote: str) -> str:
+    """The REST id of the tool ``remote`` of the MCP server ``server`` (safe in a path)."""
+    encoded = base64.urlsafe_b64encode(f"{server}/{remote}".encode()).decode().rstrip("=")
+    return MCP_ID_PREFIX + encoded
+
+
+def mcp_name(tool_id: str) -> str | None:
+    """``"SERVER/TOOL"`` for an MCP tool's REST id, else ``None``."""
+    if not tool_id.startswith(MCP_ID_PREFIX):
+        return None
+    encoded = tool_id.removeprefix(MCP_ID_PREFIX)
+    try:
+        name = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return name if "/" in name else None
 
 
 def _date(when: datetime) -> str:
@@ -77,7 +103,9 @@ def memory_json(memory: Memory) -> JSON:
 
 
 def tool_json(tool: StoredTool | Tool[..., Any]) -> JSON:
-    """A ``Tool``: a stored one, or a built-in (``tool_type`` ``letta_core``)."""
+    """A ``Tool``: a stored one, a built-in (``tool_type`` ``letta_core``) or an MCP tool."""
+    if isinstance(tool, McpTool):
+        return _mcp_tool_json(tool)
     stored = isinstance(tool, StoredTool)
     tool_id = getattr(tool, "id", None)
     if not isinstance(tool_id, str) or not tool_id:
@@ -103,6 +131,28 @@ def tool_json(tool: StoredTool | Tool[..., Any]) -> JSON:
         or (tool.options.get("return_char_limit") if isinstance(tool, StoredTool) else None),
         "organization_id": None,
         "metadata_": {},
+    }
+
+
+def _mcp_tool_json(tool: McpTool) -> JSON:
+    """An MCP server's tool, as Letta shows one (``tool_type`` ``external_mcp``)."""
+    return {
+        "id": mcp_tool_id(tool.server, tool.remote),
+        "tool_type": "external_mcp",
+        "description": tool.description,
+        "source_type": "python",
+        "name": tool.name,
+        "tags": [f"mcp:{tool.server}"],
+        "source_code": None,
+        "json_schema": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+        "args_json_schema": None,
+        "return_char_limit": None,
+        "organization_id": None,
+        "metadata_": {"mcp": {"server_name": tool.server, "tool_name": tool.remote}},
     }
 
 

@@ -14,6 +14,7 @@ from agent.server._letta import (
     JSON,
     agent_json,
     block_json,
+    mcp_name,
     memory_json,
     passage_json,
     tool_json,
@@ -40,9 +41,15 @@ def _invented_name() -> str:
 
 
 def _split_tool_ids(tool_ids: list[str]) -> tuple[list[str], list[str]]:
-    """Stored tool ids, and the names of built-in tools named by their REST ids."""
-    stored = [t for t in tool_ids if not t.startswith(BASE_ID_PREFIX)]
-    names = [t.removeprefix(BASE_ID_PREFIX) for t in tool_ids if t.startswith(BASE_ID_PREFIX)]
+    """Stored tool ids, and the names of built-in and MCP tools named by their REST ids."""
+    stored: list[str] = []
+    names: list[str] = []
+    for tool_id in tool_ids:
+        key = _tool_key(tool_id)
+        if "name" in key:
+            names.append(key["name"])
+        else:
+            stored.append(tool_id)
     return stored, names
 
 
@@ -115,9 +122,12 @@ async def agent_tools(request: Request, agent_id: str) -> list[JSON]:
 
 
 def _tool_key(tool_id: str) -> dict[str, str]:
-    """A REST tool id as the client's ``tool_id=`` or (a built-in's) ``name=``."""
+    """A REST tool id as the client's ``tool_id=`` or (a built-in's, an MCP tool's) ``name=``."""
     if tool_id.startswith(BASE_ID_PREFIX):
         return {"name": tool_id.removeprefix(BASE_ID_PREFIX)}
+    mcp = mcp_name(tool_id)
+    if mcp is not None:
+        return {"name": mcp}
     return {"tool_id": tool_id}
 
 

@@ -1,7 +1,7 @@
 """Every other path under ``/v1``: 501 with a ``detail`` naming what is not supported.
 
 ``letta_client`` 0.1.x has many resources selfedit has no counterpart for (sources, groups,
-identities, runs, MCP servers, ...); each answers 501 so a caller learns why, never a 500.
+identities, runs, ...); each answers 501 so a caller learns why, never a 500.
 A path that differs from a supported one only by its trailing slash says so.
 """
 
