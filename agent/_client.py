@@ -20,7 +20,7 @@ from agent._errors import ConfigError, ModelError, NotFoundError
 from agent._history import well_formed
 from agent._input import unknown_keys
 from agent._lease import LeaseConfig, Leases
-from agent._live import LiveAgent, apply_row
+from agent._live import LiveAgent, Resolver, apply_row
 from agent._mcp_servers import McpServers
 from agent._memory import Block, Memory
 from agent._model import Model, ModelRequest, ModelResponse
@@ -109,9 +109,12 @@ class AsyncClient:
         self.model = model
         self.embedding = embedding
         self._live: dict[str, LiveAgent] = {}
-        self._archives: dict[str, ArchivalMemory] = {}
+        self._archives: dict[str, tuple[ArchivalMemory, str | None]] = {}
         self._models: dict[str, Model] = {}
         self._embeddings: dict[str, EmbeddingModel] = {}
+        self._resolver = Resolver(
+            self._model_for, self._window, lambda state: self.archival(state.id, state.embedding)
+        )
         self.agents = Agents(self)
         self.blocks = Blocks(self)
         self.tools = Tools(self)
@@ -170,7 +173,7 @@ class AsyncClient:
         window = self._window(state)
         window.summary, window.summarized = row.summary, row.summarized
         window.summary_error = row.summary_error
-        live = LiveAgent(state, context, self._model_for(state), window)
+        live = LiveAgent(state, context, self._model_for(state), window, resolver=self._resolver)
         live.adopt(blocks)
         live.known.agent, live.known.history = versions.agent, versions.history
         live.known.tools = versions.tools
@@ -198,32 +201,52 @@ class AsyncClient:
         return state
 
     def archival(self, agent_id: str, embedding: str | None) -> ArchivalMemory:
-        """The agent's archival memory: one per client, so its vector index is loaded once."""
-        archival = self._archives.get(agent_id)
-        if archival is None:
+        """The agent's archival memory: one per client, so its vector index is loaded once.
+
+        Its embedder follows ``embedding``, the agent's embedding model as stored now.
+        """
+        found = self._archives.get(agent_id)
+        if found is None:
             embedder = self._embedding_for(agent_id, embedding)
-            archival = self._archives[agent_id] = ArchivalMemory(self.store, agent_id, embedder)
+            archival = ArchivalMemory(self.store, agent_id, embedder)
+        elif found[1] != embedding:  # changed by agents.modify (here or in another client)
+            archival = found[0]
+            archival.embedder = self._embedding_for(agent_id, embedding)
+        else:
+            return found[0]
+        self._archives[agent_id] = (archival, embedding)
         return archival
 
     def _embedding_for(self, agent_id: str, embedding: str | None) -> EmbeddingModel | None:
         if not embedding:
             return None
-        found = self.embedding or self._embeddings.get(agent_id)
+        given = self._embeddings.get(agent_id)
+        found = self.embedding or (given if given is not None and given.name == embedding else None)
         try:
             return found or resolve_embedding(embedding)
         except ModelError:  # an unknown embedding: archival search falls back to BM25
             return None
 
     def _model_for(self, state: AgentState) -> Model:
+        """The model an agent's turns call, as the agent is now.
+
+        The client's override; or the object the agent was given in this client, while its
+        name is still the agent's model; or the model its name says.
+        """
         if self.model is not None:
             return self.model
+        given = self._models.get(state.id)
+        if given is not None and given.name == state.model:
+            return given
         try:
-            return self._models.get(state.id) or resolve_model(state.model)
+            return resolve_model(state.model)
         except ModelError as e:  # stored by another program: fail its turns, not the listing
             return _Unavailable(state.model, str(e))
 
-    def check_models(self, model: str | Model, embedding: str | EmbeddingModel | None) -> list[str]:
-        """Problems with the model and embedding names an agent is created with."""
+    def check_models(
+        self, model: str | Model | None, embedding: str | EmbeddingModel | None
+    ) -> list[str]:
+        """Problems with the model and embedding names an agent is given (``None``: none)."""
         problems = []
         if isinstance(model, str) and self.model is None:
             try:
@@ -344,21 +367,8 @@ class Agents:
         chosen, tool_problems = self._tools(tools, tool_ids, include_base_tools)
         problems += tool_problems
         problems += self._client.check_models(model, embedding)
-        if max_steps is not None and max_steps < 1:
-            problems.append(f"max_steps must be at least 1, got {max_steps}")
-        if context_window_limit is not None and context_window_limit < 256:
-            problems.append(
-                f"context_window_limit must be at least 256, got {context_window_limit}"
-            )
-        config = ContextConfig()
-        try:
-            config = (
-                context if isinstance(context, ContextConfig) else ContextConfig(**(context or {}))
-            )
-        except ValidationError as e:
-            problems += [f"context: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
-        if config.evict_to >= config.evict_at:
-            problems.append("context: evict_to must be below evict_at")
+        problems += _limit_problems(max_steps, context_window_limit)
+        config = _context(context, problems) or ContextConfig()
         rules = _rules(tool_rules, requires_approval, [t.name for t in chosen], problems)
         if problems:
             raise ConfigError("agents.create", problems)
@@ -400,25 +410,37 @@ class Agents:
         *,
         name: str | None = None,
         system: str | None = None,
+        model: str | Model | None = None,
+        embedding: str | EmbeddingModel | None = None,
+        max_steps: int | None = None,
+        context_window_limit: int | None = None,
+        context: ContextConfig | Mapping[str, float] | None = None,
         tools: Iterable[str] | None = None,
         tool_ids: Iterable[str] | None = None,
         block_ids: Iterable[str] | None = None,
         tool_rules: Iterable[ToolRule | Mapping[str, Any]] | None = None,
         requires_approval: Iterable[str] | None = None,
     ) -> AgentState:
-        """Change an agent's name, system prompt, tools, blocks or rules (``None``: unchanged).
+        """Change an agent (``None``: unchanged); checked as ``create`` checks it.
 
-        ``tools`` (names) and ``tool_ids`` together replace the agent's tools (base tools are
-        not added: name them); ``block_ids`` replace its blocks, in order; ``tool_rules``
-        replace its rules; ``requires_approval`` replaces the tools that need approval (the
-        other rules stay). The rules are checked against the agent's tools as they will be.
-        Never waits for a running turn: the turn sees the change from its next request.
-        Every problem is reported in one ``ConfigError``.
+        ``model`` and ``embedding`` are names (or objects, used by this client); the model's
+        window and token counter follow the new model unless ``context_window_limit`` is set.
+        The embedding model cannot change while archival memory holds passages embedded by
+        another one (their vectors would not compare). ``context`` replaces the eviction
+        settings. ``tools`` (names) and ``tool_ids`` together replace the agent's tools (base
+        tools are not added: name them); ``block_ids`` replace its blocks, in order;
+        ``tool_rules`` replace its rules; ``requires_approval`` replaces the tools that need
+        approval (the other rules stay). The rules are checked against the agent's tools as
+        they will be. Never waits for a running turn: every client running the agent uses
+        the change from its next model call. Every problem is reported in one ``ConfigError``.
         """
         client, problems = self._client, bad_fields([("name", name), ("system", system)])
-        refs = None
         current = client.load(agent_id)
-        names = current.tool_names
+        problems += client.check_models(model, embedding)
+        problems += _limit_problems(max_steps, context_window_limit)
+        config = None if context is None else _context(context, problems)
+        problems += _embedding_change(client.store, current, embedding)
+        refs, names = None, current.tool_names
         if tools is not None or tool_ids is not None:
             chosen, tool_problems = self._tools(tools or (), tool_ids or (), False)
             problems += tool_problems
@@ -430,24 +452,30 @@ class Agents:
             if requires_approval is not None:
                 kept = [r for r in kept if not _approval_rule(r)]
             rules = _rules(kept, requires_approval or (), names, problems)
-        blocks: list[Block] = []
-        for block_id in block_ids or ():
-            found = client.store.block(block_id)
-            if found is None:
-                problems.append(f"no block with id {block_id!r}")
-            elif any(b.label == found.label for b in blocks):
-                problems.append(f"two blocks are labelled {found.label!r}")
-            else:
-                blocks.append(found)
+        blocks = _stored_blocks(client.store, block_ids or (), problems)
         if problems:
             raise ConfigError("agents.modify", problems)
+        settings = {
+            "context_window_limit": context_window_limit,
+            "context": None if config is None else config.model_dump(),
+            "tool_rules": None if rules is None else dump_rules(rules),
+        }
+        model_name = model if isinstance(model, str | None) else model.name
+        embedding_name = embedding if isinstance(embedding, str | None) else embedding.name
         with client.store.transaction():
             if not client.store.update_agent(agent_id, name=name, system=system, tools=refs):
                 raise NotFoundError(f"no agent with id {agent_id!r}")
+            client.store.update_running(
+                agent_id, model=model_name, embedding=embedding_name, max_steps=max_steps
+            )
             if block_ids is not None:
                 client.store.attach_blocks(agent_id, blocks)
-            if rules is not None:
-                client.store.update_settings(agent_id, {"tool_rules": dump_rules(rules)})
+            if changed := {k: v for k, v in settings.items() if v is not None}:
+                client.store.update_settings(agent_id, changed)
+        if model is not None and not isinstance(model, str):
+            client._models[agent_id] = model
+        if embedding is not None and not isinstance(embedding, str):
+            client._embeddings[agent_id] = embedding
         return client.load(agent_id)
 
     async def delete(self, agent_id: str) -> None:
@@ -465,6 +493,67 @@ class Agents:
             client.store.delete_agent(agent_id)
         client._live.pop(agent_id, None)
         client._archives.pop(agent_id, None)
+
+
+def _embedding_change(
+    store: Store, current: AgentState, embedding: str | EmbeddingModel | None
+) -> list[str]:
+    """A problem if the embedding model changes under passages embedded by the old one."""
+    name = embedding if isinstance(embedding, str | None) else embedding.name
+    if name is None or name == current.embedding:
+        return []
+    embedded = store.embedded_passages(current.id)
+    if not embedded:
+        return []
+    return [
+        f"embedding: archival memory holds {embedded} passages embedded with "
+        f"{current.embedding!r}; their vectors would not compare with {name!r} (delete "
+        "them, or keep the embedding model)"
+    ]
+
+
+def _stored_blocks(store: Store, block_ids: Iterable[str], problems: list[str]) -> list[Block]:
+    """The stored blocks with these ids, in order; each missing or clashing one a problem."""
+    blocks: list[Block] = []
+    for block_id in block_ids:
+        found = store.block(block_id)
+        if found is None:
+            problems.append(f"no block with id {block_id!r}")
+        elif any(b.label == found.label for b in blocks):
+            problems.append(f"two blocks are labelled {found.label!r}")
+        else:
+            blocks.append(found)
+    return blocks
+
+
+def _limit_problems(max_steps: int | None, context_window_limit: int | None) -> list[str]:
+    """Problems with a step limit or a context window limit (``None``: not given)."""
+    problems = []
+    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        problems.append(f"max_steps must be at least 1, got {max_steps!r}")
+    if context_window_limit is not None and (
+        not isinstance(context_window_limit, int) or context_window_limit < 256
+    ):
+        problems.append(f"context_window_limit must be at least 256, got {context_window_limit!r}")
+    return problems
+
+
+def _context(
+    context: ContextConfig | Mapping[str, float] | None, problems: list[str]
+) -> ContextConfig | None:
+    """The eviction settings, or ``None`` with a line in ``problems`` for each mistake."""
+    try:
+        config = context if isinstance(context, ContextConfig) else ContextConfig(**(context or {}))
+    except (ValidationError, TypeError) as e:
+        if not isinstance(e, ValidationError):
+            problems.append(f"context must be a ContextConfig or a dict, got {context!r:.40}")
+            return None
+        problems += [f"context: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
+        return None
+    if config.evict_to >= config.evict_at:
+        problems.append("context: evict_to must be below evict_at")
+        return None
+    return config
 
 
 def _approval_rule(rule: object) -> bool:

@@ -10,9 +10,11 @@ versions remembered here, and an edit that lost a race is re-applied to the fres
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent._archival import ArchivalMemory
 from agent._context import ContextConfig, ContextState
 from agent._errors import NotFoundError
 from agent._history import Record, is_well_formed, well_formed
@@ -25,7 +27,7 @@ from agent._state import AgentState
 from agent._store import AgentRow, Store
 from toolkit import ToolSet
 
-__all__ = ["Fields", "Known", "LiveAgent", "apply_row", "fields", "merge"]
+__all__ = ["Fields", "Known", "LiveAgent", "Resolver", "apply_row", "fields", "merge"]
 
 Fields = dict[str, Any]
 
@@ -75,9 +77,26 @@ def merge(known: Fields, mine: Fields, fresh: Fields) -> Fields | None:
 def apply_row(state: AgentState, row: AgentRow) -> None:
     """Copy what the agent's row holds onto ``state`` (not its tools or blocks)."""
     state.name, state.system, state.max_steps = row.name, row.system, row.max_steps
+    state.model, state.embedding = row.model, row.embedding
     state.context_window_limit = row.settings.get("context_window_limit")
     state.context = ContextConfig(**row.settings.get("context", {}))
     state.tool_rules = load_rules(row.settings.get("tool_rules"))
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """How the client that loaded an agent turns its stored names into running objects.
+
+    The client decides (a client-wide model override, model objects given per agent), so a
+    change of model or embedding made by any client is picked up at the next refresh.
+    """
+
+    model: Callable[[AgentState], Model]
+    """The model to call for the agent as it is now."""
+    window: Callable[[AgentState], ContextState]
+    """Fresh context bookkeeping: the window size and token counter for the agent's model."""
+    archival: Callable[[AgentState], ArchivalMemory]
+    """The agent's archival memory, searching with its embedding model as it is now."""
 
 
 @dataclass
@@ -90,6 +109,8 @@ class LiveAgent:
     window: ContextState
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     known: Known = field(default_factory=Known)
+    resolver: Resolver | None = None
+    """Set by the client: a changed model, window or embedding is swapped in on refresh."""
 
     _toolset: tuple[tuple[int, ...], ToolSet] | None = None
     _system: tuple[tuple[Any, ...], str] | None = None
@@ -172,12 +193,31 @@ class LiveAgent:
         known.tools, known.stale = versions.tools, False
 
     def _reload_row(self, store: Store, row: AgentRow) -> None:
-        apply_row(self.state, row)
+        state = self.state
+        before = (state.model, state.embedding, state.context_window_limit)
+        apply_row(state, row)
         self.context[:] = well_formed(store.messages(row.id, in_context=True), keep_pending=True)
         window = self.window
         window.summary, window.summarized = row.summary, row.summarized
         window.summary_error = row.summary_error
-        window.config = self.state.context
+        window.config = state.context
+        if self.resolver is not None:
+            self._swap(self.resolver, *before)
+
+    def _swap(
+        self, resolver: Resolver, model: str, embedding: str | None, limit: int | None
+    ) -> None:
+        """Swap in the model, window or embedder that changed (the arguments: as they were)."""
+        state, window = self.state, self.window
+        if state.model != model:
+            self.model = resolver.model(state)
+        if (state.model, state.context_window_limit) != (model, limit):
+            fresh = resolver.window(state)
+            window.window, window.window_known = fresh.window, fresh.window_known
+            window.counter, window.correction = fresh.counter, 1.0  # a new model: measure anew
+            window.counted_len = 0  # counted with the old counter
+        if state.embedding != embedding:
+            state.archival = resolver.archival(state)
 
     def _reload_block(self, store: Store, block_id: str) -> None:
         found = store.versioned_block(block_id)

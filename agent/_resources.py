@@ -6,6 +6,7 @@ store.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +156,26 @@ class Messages:
             else:
                 out.append(m)
         return Response(messages=out, usage=usage, stop_reason=stop)
+
+    async def reset(self, agent_id: str) -> AgentState:
+        """Start a fresh conversation: the agent's messages leave its context, the summary goes.
+
+        The messages stay stored: ``list`` shows them, and the agent finds them with
+        ``conversation_search`` (recall memory). Memory blocks, tools and archival memory are
+        untouched. Waits for a running turn of the agent (in any client) to end first, so a
+        reset never lands in the middle of a turn; a call waiting for approval is dropped.
+        Every client running the agent starts afresh from its next model call.
+        """
+        client = self._client
+        client.row(agent_id)
+        live = client._live.get(agent_id)
+        async with contextlib.AsyncExitStack() as stack:
+            if live is not None:
+                await stack.enter_async_context(live.lock)
+            await stack.enter_async_context(client.leases.hold(agent_id))
+            with client.store.transaction():
+                client.store.reset_messages(agent_id)
+        return client.load(agent_id)
 
     async def list(self, *, agent_id: str, limit: int | None = None) -> list[Message]:
         """The agent's conversation, oldest first (the newest ``limit`` messages)."""

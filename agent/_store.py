@@ -400,6 +400,48 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def update_running(
+        self,
+        agent_id: str,
+        *,
+        model: str | None = None,
+        embedding: str | None = None,
+        max_steps: int | None = None,
+    ) -> bool:
+        """Change an agent's model, embedding model or step limit (``None``: unchanged).
+
+        A new agent version, so running clients reload the row. False if there is no agent.
+        """
+        row = self.db.execute(
+            "UPDATE agents SET model = COALESCE(?, model), embedding = COALESCE(?, embedding), "
+            "max_steps = COALESCE(?, max_steps), version = version + 1 WHERE id = ? "
+            "RETURNING version",
+            (model, embedding, max_steps, agent_id),
+        ).fetchone()
+        return row is not None
+
+    def reset_messages(self, agent_id: str) -> None:
+        """Take every message out of the agent's context and clear its summary.
+
+        The messages stay stored and searchable (recall memory); a new agent version.
+        """
+        self.db.execute(
+            "UPDATE messages SET in_context = 0 WHERE agent_id = ? AND in_context = 1", (agent_id,)
+        )
+        self.db.execute(
+            "UPDATE agents SET summary = '', summarized = 0, summary_error = NULL, "
+            "version = version + 1 WHERE id = ?",
+            (agent_id,),
+        )
+
+    def embedded_passages(self, agent_id: str) -> int:
+        """How many of the agent's archival passages have a vector."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM passages WHERE agent_id = ? AND embedding IS NOT NULL",
+            (agent_id,),
+        ).fetchone()
+        return int(row[0])
+
     def add_agent_block(self, agent_id: str, block_id: str) -> None:
         """Attach a stored block after the agent's others (a new agent version)."""
         self.db.execute(
