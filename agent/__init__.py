@@ -48,6 +48,7 @@ from agent._rules import (
 )
 from agent._sandbox import Sandbox
 from agent._state import AgentState
+from agent._streaming import StreamEvent, StreamingModel, TextDelta, ToolCallDelta
 from agent._sync import Client
 
 __all__ = [
@@ -83,9 +84,13 @@ __all__ = [
     "Sandbox",
     "StopReason",
     "StoredTool",
+    "StreamEvent",
+    "StreamingModel",
     "SystemMessage",
     "TerminalToolRule",
+    "TextDelta",
     "ToolCall",
+    "ToolCallDelta",
     "ToolCallMessage",
     "ToolReturnMessage",
     "ToolRule",

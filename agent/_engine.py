@@ -14,11 +14,13 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agent._approval import Waiting, answered, denial, refuse_pending, replay
 from agent._context import PRESSURE_NOTE, ContextManager, summary_message
-from agent._errors import AgentBusyError, ConfigError, RealModelCallBlocked
+from agent._errors import AgentBusyError, ConfigError, ModelError, RealModelCallBlocked
 from agent._history import SEND_MESSAGE, Record, to_openai
+from agent._ids import new_id
 from agent._lease import Leases
 from agent._live import LiveAgent
 from agent._memory import Snapshot
@@ -43,6 +45,7 @@ from agent._rules import Progress, Rules
 from agent._sanitize import sanitize
 from agent._saving import StepSaver
 from agent._store import Store
+from agent._streaming import Chunks, StreamingModel
 from agent._text import REPAIR_NOTE, repair
 from agent._unit import StepWrites
 from toolkit import ToolResult, ToolSet
@@ -111,6 +114,8 @@ class _Turn:
     """What the tool rules have seen of the turn."""
     released: bool = False
     """Whether a commit of the turn already gave its lease back."""
+    tokens: bool = False
+    """Stream the model's replies as they are written (when the model can)."""
 
 
 class Engine:
@@ -130,11 +135,15 @@ class Engine:
         self.saver = StepSaver(store, leases)
         self.context = ContextManager(store, summarizer)
 
-    async def turn(self, live: LiveAgent, text: str) -> AsyncGenerator[Message, None]:
+    async def turn(
+        self, live: LiveAgent, text: str, *, stream_tokens: bool = False
+    ) -> AsyncGenerator[Message, None]:
         """Run one turn for ``text``; yields messages as they happen, then usage and stop.
 
         The turn takes the agent's lease in the same commit that saves the user's message,
-        and gives it back in its last commit.
+        and gives it back in its last commit. ``stream_tokens``: a model that can stream
+        (``StreamingModel``) yields its reasoning and its ``send_message`` text in chunks as it
+        writes them; the messages saved are the same.
 
         Raises:
             AgentBusyError: another client's turn of this agent did not end in time.
@@ -145,12 +154,13 @@ class Engine:
         def check() -> None:  # inside the commit that takes the lease: no race
             refuse_pending(self.store, agent_id)
 
-        async with contextlib.aclosing(self._leased(live, user, check, None)) as messages:
+        turn = _Turn(tokens=stream_tokens)
+        async with contextlib.aclosing(self._leased(live, turn, user, check, None)) as messages:
             async for message in messages:
                 yield message
 
     async def resume(
-        self, live: LiveAgent, approval: ApprovalCreate
+        self, live: LiveAgent, approval: ApprovalCreate, *, stream_tokens: bool = False
     ) -> AsyncGenerator[Message, None]:
         """Answer the call awaiting approval and go on with its turn; yields as ``turn``.
 
@@ -166,19 +176,21 @@ class Engine:
             found.append(answered(self.store, live.state.id, approval))
 
         opening = (found, approval)
-        async with contextlib.aclosing(self._leased(live, [], check, opening)) as messages:
+        turn = _Turn(tokens=stream_tokens)
+        async with contextlib.aclosing(self._leased(live, turn, [], check, opening)) as messages:
             async for message in messages:
                 yield message
 
     async def _leased(
         self,
         live: LiveAgent,
+        turn: _Turn,
         records: list[Record],
         check: Callable[[], None],
         opening: tuple[list[Waiting], ApprovalCreate] | None,
     ) -> AsyncGenerator[Message, None]:
         """Take the lease (saving ``records``, after ``check``), run the turn, give it back."""
-        agent_id, turn = live.state.id, _Turn()
+        agent_id = live.state.id
         async with live.lock:
             try:
                 await self.leases.take(
@@ -319,8 +331,17 @@ class Engine:
             rules = self._rules(live, tools)
             counted = await self._fit(live)
             request = self._request(live, tools, rules, turn.progress, turn.nudged or last)
+            record_id = new_id("message")  # the reply's record: its chunks carry its id
+            streams = turn.tokens and isinstance(live.model, StreamingModel)
+            chunks = Chunks(record_id) if streams else None
+            reply = ModelResponse()
             try:
-                reply = await live.model.complete(request)
+                async with contextlib.aclosing(self._ask(live.model, request, chunks)) as items:
+                    async for part in items:
+                        if isinstance(part, ModelResponse):
+                            reply = part
+                        else:
+                            yield part
             except RealModelCallBlocked:
                 raise
             except Exception as e:  # the model boundary: any failure ends the turn, state intact
@@ -333,10 +354,11 @@ class Engine:
             turn.usage.prompt_tokens += reply.usage.prompt_tokens
             turn.usage.completion_tokens += reply.usage.completion_tokens
             turn.usage.step_count += 1
+            said = _Said(record_id, chunks, repaired)
             if reply.tool_calls:
-                steps = self._calls(live, tools, rules, turn, reply, repaired)
+                steps = self._calls(live, tools, rules, turn, reply, said)
             else:
-                steps = self._no_call(live, turn, reply, last, repaired)
+                steps = self._no_call(live, turn, reply, last, said)
             async with contextlib.aclosing(steps) as items:
                 async for item in items:
                     yield item
@@ -349,23 +371,43 @@ class Engine:
             yield self._failed(live, before, "The step failed", e)
             yield EndTurn("error")
 
+    @staticmethod
+    async def _ask(
+        model: Model, request: ModelRequest, chunks: Chunks | None
+    ) -> AsyncGenerator[Message | ModelResponse, None]:
+        """The model's reply; streamed (with ``chunks``), its chunks as they come, before it."""
+        if chunks is None or not isinstance(model, StreamingModel):
+            yield await model.complete(request)
+            return
+        reply: ModelResponse | None = None
+        async with contextlib.aclosing(model.stream(request)) as events:
+            async for event in events:
+                if isinstance(event, ModelResponse):
+                    reply = event
+                elif (chunk := chunks.feed(event)) is not None:
+                    yield chunk
+        if reply is None:
+            raise ModelError(f"{model.name}: the stream ended without a reply")
+        yield reply
+
     async def _no_call(
-        self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool, repaired: bool
+        self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool, said: _Said
     ) -> AsyncGenerator[Message | Next, None]:
         text = (reply.text or "").strip()
         final = turn.nudged or last
-        records = _notes(repaired)
+        records = _notes(said.repaired)
         if text:  # kept as reasoning; on the final try, delivered: the user never gets nothing
-            record = Record("assistant", text, status="delivered" if final else None)
+            status: Literal["delivered"] | None = "delivered" if final else None
+            record = Record("assistant", text, status=status, id=said.record_id)
             records.insert(0, record)
         if records:
             await self.saver.commit(live, records, release=final)
             turn.released = final
         if text and final:
             yield AssistantMessage(id=records[0].id, content=text, date=records[0].created_at)
-        elif text:
+        elif text and (rest := said.reasoning(text)):
             yield ReasoningMessage(
-                id=f"{records[0].id}-r", reasoning=text, date=records[0].created_at
+                id=f"{records[0].id}-r", reasoning=rest, date=records[0].created_at
             )
         if not final:
             turn.nudged = True  # ask once more, with send_message forced
@@ -382,16 +424,16 @@ class Engine:
         rules: Rules,
         turn: _Turn,
         reply: ModelResponse,
-        repaired: bool,
+        said: _Said,
     ) -> AsyncGenerator[Message | Next, None]:
         calls = [
             ToolCall(name=c.name, arguments=c.arguments, tool_call_id=c.id)
             for c in reply.tool_calls
         ]
-        assistant = Record("assistant", (reply.text or "").strip(), calls)
+        assistant = Record("assistant", (reply.text or "").strip(), calls, id=said.record_id)
         records = [assistant]
-        if assistant.content:
-            yield ReasoningMessage(id=f"{assistant.id}-r", reasoning=assistant.content)
+        if assistant.content and (rest := said.reasoning(assistant.content)):
+            yield ReasoningMessage(id=f"{assistant.id}-r", reasoning=rest)
         writes = StepWrites()
         sent = False
         held: ToolCall | None = None  # the call that waits for approval, if any
@@ -416,14 +458,16 @@ class Engine:
             )
             if call.name == SEND_MESSAGE and result.ok:
                 sent = True
-                yield AssistantMessage(content=str(json.loads(call.arguments)["message"]))
+                text = said.message(i, str(json.loads(call.arguments)["message"]))
+                if text:
+                    yield AssistantMessage(id=f"{assistant.id}-{i}", content=text)
                 continue
-            yield ToolCallMessage(tool_call=shown)
+            yield ToolCallMessage(id=f"{assistant.id}-{i}", tool_call=shown)
             yield ToolReturnMessage(
                 tool_return=result.content, status=result.status, tool_call_id=call.id
             )
         end = sent or held is not None
-        await self.saver.commit(live, records + _notes(repaired), writes, release=end)
+        await self.saver.commit(live, records + _notes(said.repaired), writes, release=end)
         turn.released = end
         if held is not None:
             yield EndTurn("requires_approval")
@@ -496,6 +540,26 @@ _HELD = (
     "Error: not run: an earlier call of this reply ({name}) is waiting for a person's "
     "approval. Call this again after it is answered, if it is still needed."
 )
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What a step's messages need to know of its reply beyond the reply itself."""
+
+    record_id: str
+    """The id of the reply's record (its messages' ids derive from it)."""
+    chunks: Chunks | None
+    """What was streamed of the reply already, when it was streamed."""
+    repaired: bool
+    """Whether text of the reply was repaired."""
+
+    def reasoning(self, text: str) -> str:
+        """What of the reasoning ``text`` is still to be shown."""
+        return text if self.chunks is None else self.chunks.reasoning_rest(text)
+
+    def message(self, index: int, text: str) -> str:
+        """What of the text call ``index`` delivered is still to be shown."""
+        return text if self.chunks is None else self.chunks.message_rest(index, text)
 
 
 def _notes(repaired: bool) -> list[Record]:

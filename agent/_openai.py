@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import openai
 
 from agent._errors import ModelError
 from agent._model import ModelRequest, ModelResponse
-from agent._openai_reply import read_chunks, read_completion
+from agent._openai_reply import read_completion, stream_chunks
+from agent._streaming import StreamEvent
 
 __all__ = ["OpenAIModel", "connect", "resolve_model"]
 
@@ -26,7 +29,8 @@ class OpenAIModel:
     OpenAI-compatible server works (vLLM, Ollama, llama.cpp). Transient failures are retried by
     the openai client's own policy (``max_retries``); anything else ends the turn. With
     ``stream=True`` the reply is streamed (server-sent events) and assembled before it is
-    returned, for servers or proxies that cut long silent requests.
+    returned, for servers or proxies that cut long silent requests. ``stream(request)`` always
+    streams, yielding the reply's pieces as they arrive (token streaming).
     """
 
     def __init__(
@@ -71,13 +75,16 @@ class OpenAIModel:
         Keys come in the order ``chat.completions.create`` would send them, so the bytes on the
         wire are the same as through it.
         """
+        return self._body(request, self._stream)
+
+    def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model}
-        if self._stream:
+        if stream:
             body["stream"] = True
         body["messages"] = request.messages
         if request.tools and self._parallel is not None:
             body["parallel_tool_calls"] = self._parallel
-        if self._stream:
+        if stream:
             body["stream_options"] = {"include_usage": True}
         if request.tools:
             body["tool_choice"] = _tool_choice(request.tool_choice)
@@ -92,28 +99,48 @@ class OpenAIModel:
         walk of every message through the SDK's type-driven ``transform`` (which costs about
         0.2 ms per message and leaves a body of plain JSON as it was). The reply is read once.
         """
-        body = self.body(request)
+        if self._stream:
+            reply = ModelResponse()
+            async for event in self.stream(request):
+                if isinstance(event, ModelResponse):
+                    reply = event  # the last event
+            return reply
+        with self._errors():
+            body = self.body(request)
+            raw = await self.client.post(_PATH, body=body, cast_to=bytes, options=_OPTIONS)
+        return read_completion(self.name, raw)
+
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+        """Send ``request`` streamed; yield text and tool-call argument pieces as they arrive.
+
+        The last event is the assembled ``ModelResponse`` (usage included: the request asks
+        for it with ``stream_options``). Leaving early closes the HTTP stream.
+
+        Raises:
+            ModelError: the API failed, before or during the stream.
+        """
+        with self._errors():
+            chunks = await self.client.post(
+                _PATH,
+                body=self._body(request, stream=True),
+                cast_to=object,
+                options=_OPTIONS,
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
+            async with chunks:
+                async for event in stream_chunks(self.name, chunks):
+                    yield event
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """An API failure becomes a ``ModelError`` saying what failed."""
         try:
-            if self._stream:
-                return await self._complete_streamed(body)
-            reply = await self.client.post(_PATH, body=body, cast_to=bytes, options=_OPTIONS)
+            yield
         except openai.APIStatusError as e:
             raise ModelError(f"{self.name}: HTTP {e.status_code}: {_detail(e)}") from e
         except openai.APIError as e:
             raise ModelError(f"{self.name}: {type(e).__name__}: {e.message}") from e
-        return read_completion(self.name, reply)
-
-    async def _complete_streamed(self, body: dict[str, Any]) -> ModelResponse:
-        chunks = await self.client.post(
-            _PATH,
-            body=body,
-            cast_to=object,
-            options=_OPTIONS,
-            stream=True,
-            stream_cls=openai.AsyncStream[object],
-        )
-        async with chunks:
-            return await read_chunks(self.name, chunks)
 
 
 def connect(

@@ -7,7 +7,7 @@ a finish reason the OpenAI API never sends), since any OpenAI-compatible server 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +15,9 @@ import pydantic
 
 from agent._errors import ModelError
 from agent._model import ModelResponse, ModelToolCall, ModelUsage
+from agent._streaming import StreamEvent, TextDelta, ToolCallDelta
 
-__all__ = ["read_chunks", "read_completion"]
+__all__ = ["read_completion", "stream_chunks"]
 
 
 class _Function(pydantic.BaseModel):
@@ -97,12 +98,12 @@ def read_completion(name: str, body: bytes) -> ModelResponse:
     return ModelResponse(choice.message.content, calls, _usage(reply.usage), choice.finish_reason)
 
 
-async def read_chunks(name: str, chunks: AsyncIterable[Any]) -> ModelResponse:
-    """The reply assembled from a stream of chat completion chunks (each a parsed JSON object).
+async def stream_chunks(name: str, chunks: AsyncIterable[Any]) -> AsyncGenerator[StreamEvent, None]:
+    """The reply's pieces as they arrive, then the reply assembled from them.
 
     Text and each tool call's arguments arrive in pieces; a tool call's pieces share its
     ``index``, and its id and name come with its first piece. Only the first choice is kept,
-    as in a whole reply.
+    as in a whole reply; a call's ``ToolCallDelta.index`` is its place among the reply's calls.
 
     Raises:
         ModelError: a chunk is not a chat completion chunk, or no choice arrived.
@@ -125,18 +126,27 @@ async def read_chunks(name: str, chunks: AsyncIterable[Any]) -> ModelResponse:
             finish = choice.finish_reason or finish
             if choice.delta.content:
                 text.append(choice.delta.content)
+                yield TextDelta(choice.delta.content)
             for delta in choice.delta.tool_calls or ():
-                calls.setdefault(delta.index, _CallParts()).add(delta)
+                parts = calls.get(delta.index)
+                if parts is None:
+                    functions = sum(c.type == "function" for c in calls.values())
+                    parts = calls[delta.index] = _CallParts(position=functions)
+                parts.add(delta)
+                if delta.function is not None and parts.type == "function":
+                    yield parts.delta(delta.function.arguments or "")
     if not seen:
         raise ModelError(f"{name}: the reply had no choices")
     made = [c.call() for c in calls.values() if c.type == "function"]
-    return ModelResponse("".join(text) if text else None, made, _usage(usage), finish)
+    yield ModelResponse("".join(text) if text else None, made, _usage(usage), finish)
 
 
 @dataclass
 class _CallParts:
     """One streamed tool call, as its pieces arrive."""
 
+    position: int = 0
+    """The call's place among the reply's calls."""
     id: str = ""
     type: str = "function"
     name: str = ""
@@ -148,6 +158,9 @@ class _CallParts:
         if delta.function is not None:
             self.name = self.name or delta.function.name
             self.arguments.append(delta.function.arguments or "")
+
+    def delta(self, arguments: str) -> ToolCallDelta:
+        return ToolCallDelta(self.position, self.id, self.name, arguments)
 
     def call(self) -> ModelToolCall:
         return ModelToolCall(self.name, "".join(self.arguments), self.id)

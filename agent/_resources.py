@@ -114,9 +114,19 @@ class Messages:
         self._client = client
 
     async def create_stream(
-        self, *, agent_id: str, messages: Iterable[Mapping[str, Any] | UserMessage | ApprovalCreate]
+        self,
+        *,
+        agent_id: str,
+        messages: Iterable[Mapping[str, Any] | UserMessage | ApprovalCreate],
+        stream_tokens: bool = False,
     ) -> AsyncIterator[Message]:
         """Run a turn, yielding each message as it happens, then usage and the stop reason.
+
+        ``stream_tokens=True``: the reply as the model writes it, when the model can stream
+        (``OpenAIModel`` can): ``reasoning_message`` chunks and, for each ``send_message``,
+        ``assistant_message`` chunks; chunks of one message share its id, and their texts
+        concatenate to it. A model that cannot stream gives whole messages. What is saved is
+        the same either way.
 
         ``messages``: dicts ``{"role": "user", "content": ...}`` or ``UserMessage`` objects;
         content is text or a list of text parts. A message that cannot fit in the agent's
@@ -130,7 +140,8 @@ class Messages:
         approval = approval_in(messages)
         if approval is not None:
             live = self._client.live(agent_id)
-            async for message in self._client.engine.resume(live, approval):
+            resumed = self._client.engine.resume(live, approval, stream_tokens=stream_tokens)
+            async for message in resumed:
                 yield message
             return
         text = "\n\n".join(user_texts(messages))
@@ -139,7 +150,7 @@ class Messages:
         fixed = parts["total_tokens"] - round(parts["messages_tokens"] * live.window.correction)
         window = live.window.window
         check_size(live.window.counter.count(text), window - fixed, window)
-        async for message in self._client.engine.turn(live, text):
+        async for message in self._client.engine.turn(live, text, stream_tokens=stream_tokens):
             yield message
 
     async def create(

@@ -2,6 +2,8 @@
 
 - ``ScriptedModel``: replies from a list, in order (a reply may be an exception to raise).
 - ``FunctionModel``: a function decides each reply from the request.
+- ``ChunkedModel``: a ``ScriptedModel`` that can stream, each reply in small chunks (token
+  streaming without a server).
 - ``FakeEmbedding``: deterministic offline embeddings, for hybrid archival search.
 - ``call``, ``send``, ``text``: helpers to write replies.
 - ``block_real_models``: while active, any real network call (a real model) raises
@@ -19,13 +21,15 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from agent._errors import ModelError, RealModelCallBlocked
 from agent._model import ModelRequest, ModelResponse, ModelToolCall, ModelUsage
+from agent._streaming import StreamEvent, TextDelta, ToolCallDelta
 
 __all__ = [
+    "ChunkedModel",
     "FakeEmbedding",
     "FunctionModel",
     "RealModelCallBlocked",
@@ -98,6 +102,49 @@ class ScriptedModel:
         if isinstance(reply, BaseException):
             raise reply
         return reply
+
+
+class ChunkedModel(ScriptedModel):
+    """A ``ScriptedModel`` that streams its replies in chunks of ``chunk_size`` characters.
+
+    The reply's text comes first, then each call's arguments (a call's id and name come with
+    every chunk of it). ``complete`` still gives whole replies. An exception in the list is
+    raised after ``fail_after`` chunks of text (``0``: before any), as a server failing
+    mid-reply.
+    """
+
+    def __init__(
+        self,
+        replies: Iterable[Reply] = (),
+        *,
+        chunk_size: int = 3,
+        fail_after: int = 0,
+        name: str = "chunked",
+    ) -> None:
+        super().__init__(replies, name=name)
+        self.chunk_size = chunk_size
+        self.fail_after = fail_after
+
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+        """The next scripted reply, in chunks, then whole."""
+        self.requests.append(request)
+        if not self.replies:
+            raise ModelError(f"ChunkedModel ran out of replies after {len(self.requests) - 1}")
+        reply = self.replies.pop(0)
+        if isinstance(reply, BaseException):
+            for piece in self._pieces("x" * self.fail_after * self.chunk_size):
+                yield TextDelta(piece)
+            raise reply
+        for piece in self._pieces(reply.text or ""):
+            yield TextDelta(piece)
+        for i, made in enumerate(reply.tool_calls):
+            for piece in self._pieces(made.arguments) or [""]:
+                yield ToolCallDelta(i, made.id, made.name, piece)
+        yield reply
+
+    def _pieces(self, text: str) -> list[str]:
+        size = self.chunk_size
+        return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 class FakeEmbedding:
