@@ -16,6 +16,8 @@ from agent._sync import Client
 
 __all__ = ["add_commands"]
 
+DEFAULT_MODEL = "openai/gpt-4o-mini"
+
 HELP = """Type a message and press Enter; the agent's reply and every step are printed.
   /help   this text
   /exit   leave (also /quit, Ctrl-D or Ctrl-C)"""
@@ -39,7 +41,8 @@ class _Offline:
 
 def _model(args: argparse.Namespace) -> Model | None:
     if args.base_url or os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
-        return OpenAIModel(args.model, base_url=args.base_url) if args.base_url else None
+        name = args.model or DEFAULT_MODEL
+        return OpenAIModel(name, base_url=args.base_url) if args.base_url else None
     print("No OPENAI_API_KEY set: using an offline echo model.", file=sys.stderr)
     return _Offline()
 
@@ -51,17 +54,31 @@ def _find(client: Client, name: str) -> AgentState:
     raise NotFoundError(f"no agent named {name!r}")
 
 
+def _open(client: Client, args: argparse.Namespace) -> AgentState:
+    """The agent named ``--agent``, with the ``--model`` given (created if new)."""
+    try:
+        state = _find(client, args.agent)
+    except NotFoundError:
+        created: AgentState = client.agents.create(
+            name=args.agent,
+            model=args.model or DEFAULT_MODEL,
+            memory_blocks=[{"label": "human", "value": ""}, {"label": "persona", "value": ""}],
+        )
+        print(f"created agent {created.name!r} ({created.id})")
+        return created
+    if args.model and args.model != state.model:
+        changed: AgentState = client.agents.modify(state.id, model=args.model)
+        print(
+            f"agent {state.name!r}: model changed from {state.model} to {changed.model}",
+            file=sys.stderr,
+        )
+        return changed
+    return state
+
+
 def _chat(args: argparse.Namespace) -> int:
     with Client(args.db, model=_model(args)) as client:
-        try:
-            state = _find(client, args.agent)
-        except NotFoundError:
-            state = client.agents.create(
-                name=args.agent,
-                model=args.model,
-                memory_blocks=[{"label": "human", "value": ""}, {"label": "persona", "value": ""}],
-            )
-            print(f"created agent {state.name!r} ({state.id})")
+        state = _open(client, args)
         while True:
             try:
                 text = input("you> ").strip()
@@ -108,7 +125,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     db = {"default": None, "help": "the database (default: ~/.selfedit/selfedit.db)"}
     chat = commands.add_parser("chat", help="talk to an agent (created if new)")
     chat.add_argument("--agent", default="assistant", help="agent name or id")
-    chat.add_argument("--model", default="openai/gpt-4o-mini")
+    chat.add_argument(
+        "--model",
+        default=None,
+        help=f"provider/name (default {DEFAULT_MODEL}); changes an existing agent's model",
+    )
     chat.add_argument("--base-url", default=None, help="an OpenAI-compatible server")
     chat.add_argument("--db", **db)  # type: ignore[arg-type]
     chat.set_defaults(run=_chat)

@@ -47,6 +47,23 @@ def test_chat_continues_the_same_agent_across_runs(
     assert "second" in texts
 
 
+def test_chat_model_changes_an_existing_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat(tmp_path / "db", "first\n", monkeypatch, "--agent", "sam")
+    chat(tmp_path / "db", "again\n", monkeypatch, "--agent", "sam", "--model", "openai/gpt-4o")
+    err = capsys.readouterr().err
+    assert "agent 'sam': model changed from openai/gpt-4o-mini to openai/gpt-4o" in err
+    with Client(tmp_path / "db") as client:
+        (state,) = client.agents.list()
+    assert state.model == "openai/gpt-4o"
+    chat(tmp_path / "db", "more\n", monkeypatch, "--agent", "sam", "--model", "openai/gpt-4o")
+    chat(tmp_path / "db", "more\n", monkeypatch, "--agent", "sam")  # no --model: kept
+    assert "model changed" not in capsys.readouterr().err
+    with Client(tmp_path / "db") as client:
+        assert client.agents.list()[0].model == "openai/gpt-4o"
+
+
 def test_agents_list_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "db"
     with Client(db, model=ScriptedModel([send("Hi Bob!")])) as client:
