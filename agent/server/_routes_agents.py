@@ -9,6 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 
 from agent._client import AsyncClient
 from agent._errors import NotFoundError
+from agent._rules import dump_rules
+from agent._state import AgentState
 from agent.server._letta import (
     BASE_ID_PREFIX,
     JSON,
@@ -40,6 +42,17 @@ def _invented_name() -> str:
     return random.choice(_ADJECTIVES) + random.choice(_ANIMALS)
 
 
+def _agent_json(state: AgentState) -> JSON:
+    """An ``AgentState``, with the agent's tool rules as Letta shows them.
+
+    ``send_message`` always ends a turn (Letta's ``exit_loop``); selfedit's own
+    ``requires_approval`` rules are left out (letta_client 0.1.123 has no such type).
+    """
+    rules = [r for r in dump_rules(state.tool_rules) if r["type"] != "requires_approval"]
+    ending = {"tool_name": "send_message", "type": "exit_loop"}
+    return {**agent_json(state), "tool_rules": [ending, *[r for r in rules if r != ending]]}
+
+
 def _split_tool_ids(tool_ids: list[str]) -> tuple[list[str], list[str]]:
     """Stored tool ids, and the names of built-in and MCP tools named by their REST ids."""
     stored: list[str] = []
@@ -56,7 +69,7 @@ def _split_tool_ids(tool_ids: list[str]) -> tuple[list[str], list[str]]:
 @router.get("/")
 async def list_agents(request: Request) -> list[JSON]:
     """``client.agents.list()``."""
-    return [agent_json(a) for a in await client_of(request).agents.list()]
+    return [_agent_json(a) for a in await client_of(request).agents.list()]
 
 
 @router.post("/")
@@ -77,36 +90,54 @@ async def create_agent(request: Request, body: AgentCreate) -> JSON:
         tool_ids=stored,
         include_base_tools=body.include_base_tools,
         context_window_limit=body.context_window_limit,
+        tool_rules=body.tool_rules or (),
         **options,
     )
-    return agent_json(state)
+    return _agent_json(state)
 
 
 @router.get("/{agent_id}")
 async def retrieve_agent(request: Request, agent_id: str) -> JSON:
     """``client.agents.retrieve(agent_id)``."""
-    return agent_json(await client_of(request).agents.retrieve(agent_id))
+    return _agent_json(await client_of(request).agents.retrieve(agent_id))
 
 
 @router.patch("/{agent_id}")
 async def modify_agent(request: Request, agent_id: str, body: AgentModify) -> JSON:
-    """``client.agents.modify(agent_id, ...)``: name, system prompt, tools, blocks."""
+    """``client.agents.modify(agent_id, ...)``: name, system prompt, model, tools, blocks, rules.
+
+    The same ``model`` or ``embedding`` as now changes nothing (letta_client sends back what
+    it read); settings selfedit has no counterpart for answer 501, naming them.
+    """
     client = client_of(request)
     unsupported = sorted(k for k, v in (body.model_extra or {}).items() if v is not None)
-    if body.model is not None and body.model != client.row(agent_id).model:
-        unsupported.insert(0, "model")
     if unsupported:
         raise HTTPException(501, f"changing {', '.join(unsupported)} is not supported by selfedit")
     stored, names = _split_tool_ids(body.tool_ids) if body.tool_ids is not None else (None, None)
+    row = client.row(agent_id)
     state = await client.agents.modify(
         agent_id,
         name=body.name,
         system=body.system,
+        model=None if body.model == row.model else body.model,
+        embedding=None if body.embedding == row.embedding else body.embedding,
+        context_window_limit=body.context_window_limit,
         tools=names,
         tool_ids=stored,
         block_ids=body.block_ids,
+        tool_rules=body.tool_rules,
     )
-    return agent_json(state)
+    return _agent_json(state)
+
+
+@router.patch("/{agent_id}/reset-messages")
+async def reset_messages(
+    request: Request, agent_id: str, add_default_initial_messages: bool | None = None
+) -> JSON:
+    """``client.agents.messages.reset(agent_id)``: a fresh conversation (waits for a turn)."""
+    if add_default_initial_messages:
+        raise HTTPException(501, "add_default_initial_messages is not supported by selfedit")
+    return _agent_json(await client_of(request).agents.messages.reset(agent_id))
 
 
 @router.delete("/{agent_id}")
@@ -135,14 +166,14 @@ def _tool_key(tool_id: str) -> dict[str, str]:
 async def attach_tool(request: Request, agent_id: str, tool_id: str) -> JSON:
     """``client.agents.tools.attach(agent_id, tool_id)``: the agent, with the tool."""
     tools = client_of(request).agents.tools
-    return agent_json(await tools.attach(agent_id, **_tool_key(tool_id)))
+    return _agent_json(await tools.attach(agent_id, **_tool_key(tool_id)))
 
 
 @router.patch("/{agent_id}/tools/detach/{tool_id}")
 async def detach_tool(request: Request, agent_id: str, tool_id: str) -> JSON:
     """``client.agents.tools.detach(agent_id, tool_id)``: the agent, without the tool."""
     tools = client_of(request).agents.tools
-    return agent_json(await tools.detach(agent_id, **_tool_key(tool_id)))
+    return _agent_json(await tools.detach(agent_id, **_tool_key(tool_id)))
 
 
 @router.get("/{agent_id}/core-memory")
@@ -161,14 +192,14 @@ async def list_blocks(request: Request, agent_id: str) -> list[JSON]:
 async def attach_block(request: Request, agent_id: str, block_id: str) -> JSON:
     """``client.agents.blocks.attach(agent_id, block_id)``: the agent, with the block."""
     blocks = client_of(request).agents.blocks
-    return agent_json(await blocks.attach(agent_id, block_id=block_id))
+    return _agent_json(await blocks.attach(agent_id, block_id=block_id))
 
 
 @router.patch("/{agent_id}/core-memory/blocks/detach/{block_id}")
 async def detach_block(request: Request, agent_id: str, block_id: str) -> JSON:
     """``client.agents.blocks.detach(agent_id, block_id)``: the agent, without the block."""
     blocks = client_of(request).agents.blocks
-    return agent_json(await blocks.detach(agent_id, block_id=block_id))
+    return _agent_json(await blocks.detach(agent_id, block_id=block_id))
 
 
 @router.get("/{agent_id}/core-memory/blocks/{block_label}")

@@ -64,13 +64,16 @@ class AgentCreate(_Body):
     """Add the base memory tools and ``send_message``."""
     context_window_limit: int | None = None
     """The model's window in tokens."""
+    tool_rules: list[dict[str, Any]] | None = None
+    """Letta's tool rules (``{"type": "run_first", "tool_name": ...}``, ...; see
+    docs/agents.md for the types selfedit knows)."""
 
 
 class AgentModify(_Body):
     """``PATCH /v1/agents/{agent_id}``: what is not set stays as it is.
 
-    Letta's other settings (tags, tool rules, configs, ...) are kept as extra keys, so that
-    one given a value can be answered with a 501 naming it.
+    Letta's other settings (tags, configs, ...) are kept as extra keys, so that one given a
+    value can be answered with a 501 naming it.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -80,7 +83,13 @@ class AgentModify(_Body):
     system: str | None = None
     """A new system prompt."""
     model: str | None = None
-    """Only the agent's current model (changing it is not supported)."""
+    """A new model, ``provider/name``: running turns use it from their next model call."""
+    embedding: str | None = None
+    """A new embedding model (refused while archival memory holds vectors of another)."""
+    context_window_limit: int | None = None
+    """The model's window in tokens (selfedit's; Letta sets it in ``llm_config``)."""
+    tool_rules: list[dict[str, Any]] | None = None
+    """The agent's tool rules, replacing the current ones."""
     tool_ids: list[str] | None = None
     """The agent's tools, replacing the current ones."""
     block_ids: list[str] | None = None

@@ -81,7 +81,7 @@ def test_modify_refusals(http: TestClient) -> None:
     agent_id = new_agent(http)
     response = http.patch(f"/v1/agents/{agent_id}", json={"tags": ["x"], "model": "openai/o3"})
     assert response.status_code == 501
-    assert response.json()["detail"] == "changing model, tags is not supported by selfedit"
+    assert response.json()["detail"] == "changing tags is not supported by selfedit"
     same_model = http.patch(f"/v1/agents/{agent_id}", json={"model": "openai/gpt-4o-mini"})
     assert same_model.status_code == 200  # what letta_client sends back unchanged is fine
     response = http.patch(f"/v1/agents/{agent_id}", json={"tool_ids": ["tool-nope"]})
