@@ -121,7 +121,12 @@ class AsyncClient:
         self.mcp_servers = McpServers(self)
 
     def close(self) -> None:
-        """Close the database, giving back any turn lease this client still holds."""
+        """Close the database, giving back any turn lease this client still holds.
+
+        Connections to MCP servers close too: at once outside their event loop, at its next
+        turn inside it (``await client.mcp_servers.disconnect()`` waits for them).
+        """
+        self.registry.mcp.close()
         self.leases.give_back_all()
         self.store.close()
 

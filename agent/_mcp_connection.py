@@ -142,6 +142,7 @@ class Connections:
 
     def __init__(self) -> None:
         self._open: dict[str, _Connection] = {}
+        self._closing: set[_Connection] = set()  # asked to close by close_soon, not yet done
 
     async def _client(self, config: Config) -> Client | Failure:
         found = self._open.get(config.name)
@@ -210,11 +211,19 @@ class Connections:
         """Close every connection (stdio servers' processes end)."""
         for name in list(self._open):
             await self.close(name)
+        while self._closing:
+            await self._closing.pop().close()
 
     def close_soon(self) -> None:
-        """Ask every connection to close, without awaiting (see ``_Connection.stop``)."""
+        """Ask every connection to close, without awaiting (see ``_Connection.stop``).
+
+        Those still closing are kept, so that ``aclose`` can wait for them.
+        """
         for name in list(self._open):
-            self._open.pop(name).stop()
+            connection = self._open.pop(name)
+            connection.stop()
+            if not connection.task.done():
+                self._closing.add(connection)
 
 
 def render(result: types.CallToolResult) -> str:
