@@ -1,10 +1,15 @@
 """Per-call overhead of an MCP tool vs the same function as a local ``@tool``.
 
-The same ``lookup`` function is called through ``Tool.ainvoke``: as a local ``@tool``, and as
-an ``McpTool`` whose calls go to ``selfedit mcp serve`` over stdio and over streamable HTTP on
-loopback (connection made before timing). One run; prints microseconds per call and the ratio.
+The same ``lookup`` function, as a local ``@tool`` and as an ``McpTool`` whose calls go to
+``selfedit mcp serve`` over stdio and over streamable HTTP on loopback (connections made
+before timing), measured two ways. One run; microseconds, and the ratio to the local tool.
 
-    .venv/bin/python bench/mcp_calls.py [--calls N]
+1. Direct: ``Tool.ainvoke`` per call.
+2. Through the engine: a scripted turn (a zero-latency ``FunctionModel``) whose first step
+   calls ``lookup`` and whose second calls ``send_message``; the local tool is stored by
+   reference (it runs in-process). "overhead" is the turn's time minus the local tool's turn.
+
+    .venv/bin/python bench/mcp_calls.py [--calls N] [--turns N]
 """
 
 from __future__ import annotations
@@ -18,21 +23,39 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent import AsyncClient
-from toolkit import Tool, tool
+from _mcp_tools import lookup
+
+from agent import AsyncClient, ModelRequest, ModelResponse
+from agent.testing import FunctionModel, call, send
+from toolkit import Tool
 
 ROOT = Path(__file__).parent.parent
 SERVED = ROOT / "bench" / "_mcp_tools.py"
 
 
-@tool
-def lookup(key: str) -> str:
-    """Look a fact up by its key.
+def _reply(request: ModelRequest) -> ModelResponse:
+    """Call the lookup tool (whatever it is named), then end the turn with its answer."""
+    last = request.messages[-1]
+    if last["role"] == "tool":
+        return send(str(last["content"]))
+    names = [t["function"]["name"] for t in request.tools if "function" in t]
+    return call(next(n for n in names if n.endswith("lookup")), key="capital")
 
-    Args:
-        key: The fact's key.
-    """
-    return {"capital": "Paris"}.get(key, "unknown")
+
+async def per_turn(client: AsyncClient, tools: list[str], turns: int) -> float:
+    agent = await client.agents.create(tools=tools, include_base_tools=True)
+    message = [{"role": "user", "content": "capital?"}]
+
+    async def turn() -> None:
+        reply = await client.agents.messages.create(agent_id=agent.id, messages=message)
+        said = [m for m in reply.messages if m.message_type == "tool_return_message"]
+        assert said[0].tool_return == "Paris", said
+
+    await turn()  # warm (loads the agent)
+    start = time.perf_counter()
+    for _ in range(turns):
+        await turn()
+    return (time.perf_counter() - start) / turns * 1e6
 
 
 async def per_call(subject: Tool[..., Any], calls: int) -> float:
@@ -62,29 +85,37 @@ def wait_for(port: int) -> None:
     raise TimeoutError(port)
 
 
-async def main(calls: int) -> None:
+def _print(title: str, rows: list[tuple[str, float]]) -> None:
+    local = rows[0][1]
+    print(title)
+    for label, micros in rows:
+        extra = f"  overhead {micros - local:9.1f} us" if "turn" in title else ""
+        print(f"  {label:16} {micros:10.1f} us  {micros / local:8.1f}x{extra}")
+
+
+async def main(calls: int, turns: int) -> None:
     serve = [sys.executable, "-m", "agent._cli", "mcp", "serve", str(SERVED)]
     port = free_port()
     http = subprocess.Popen([*serve, "--http", "--port", str(port)], cwd=ROOT)
-    client = AsyncClient(":memory:")
+    client = AsyncClient(":memory:", model=FunctionModel(_reply))
     try:
         wait_for(port)
         await client.mcp_servers.create(name="stdio", command=serve[0], args=serve[1:])
         await client.mcp_servers.create(name="http", url=f"http://127.0.0.1:{port}/mcp")
-        local = await per_call(lookup, calls)
-        rows = [("local @tool", local)]
+        direct = [("local @tool", await per_call(lookup, calls))]
         for server in ("stdio", "http"):
-            rows.append(
-                (
-                    f"MCP over {server}",
-                    await per_call(client.registry.mcp.tool(server, "lookup"), calls),
-                )
+            subject = client.registry.mcp.tool(server, "lookup")
+            direct.append((f"MCP over {server}", await per_call(subject, calls)))
+        _print(f"direct ainvoke, {calls} calls, per call:", direct)
+        stored = await client.tools.upsert_from_function(func=lookup)
+        engine = [("local @tool", await per_turn(client, [stored.name], turns))]
+        for server in ("stdio", "http"):
+            engine.append(
+                (f"MCP over {server}", await per_turn(client, [f"{server}/lookup"], turns))
             )
-        for label, micros in rows:
-            print(f"{label:16} {micros:10.1f} us/call  {micros / local:8.1f}x")
+        _print(f"through the engine, {turns} two-step turns, per turn:", engine)
     finally:
-        await client.mcp_servers.disconnect()
-        client.close()
+        client.close()  # closes the MCP connections too
         http.terminate()
         http.wait(10)
 
@@ -92,4 +123,6 @@ async def main(calls: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=200)
-    asyncio.run(main(parser.parse_args().calls))
+    parser.add_argument("--turns", type=int, default=100)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.calls, arguments.turns))
