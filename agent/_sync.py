@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import signal
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from pathlib import Path
@@ -28,8 +29,15 @@ class _Portal:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="selfedit")
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="selfedit")
         self._thread.start()
+
+    def _serve(self) -> None:
+        # Ctrl-C must reach the main thread: delivered to this one, it would not interrupt a
+        # main thread blocked in input() or a read, and the program would seem to hang
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        self.loop.run_forever()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self.loop.is_closed():

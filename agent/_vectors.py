@@ -8,24 +8,34 @@ optional extra), a pure-Python scan over the same float32 arrays is used.
 from __future__ import annotations
 
 import array
+import functools
+import importlib
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-try:
-    import numpy as np
-except ImportError:  # pragma: no cover - numpy is the optional "vectors" extra
-    np = None  # type: ignore[assignment]
-
 __all__ = ["VectorIndex", "from_blob", "to_blob"]
+
+
+@functools.cache
+def _numpy() -> Any:
+    """numpy, or ``None`` without the optional "vectors" extra.
+
+    Imported at the first vector operation, not at import: it is heavy, and starts BLAS threads.
+    """
+    try:
+        return importlib.import_module("numpy")
+    except ImportError:  # pragma: no cover - numpy is the optional "vectors" extra
+        return None
 
 
 def to_blob(vector: Sequence[float]) -> bytes:
     """A vector as float32 bytes, normalized to length 1 (so cosine is a dot product)."""
+    np = _numpy()
     if np is not None:
         values = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(values)) or 1.0
-        return (values / norm).astype(np.float32).tobytes()
+        return bytes((values / norm).astype(np.float32).tobytes())
     norm = math.sqrt(sum(x * x for x in vector)) or 1.0
     return array.array("f", (x / norm for x in vector)).tobytes()
 
@@ -68,7 +78,7 @@ class VectorIndex:
 
     def _arrays(self) -> tuple[Any, Any]:
         """The vectors as one float32 matrix and their seqs, brought up to date."""
-        n = len(self._blobs)
+        np, n = _numpy(), len(self._blobs)
         if self._matrix is None or len(self._matrix) < n:
             capacity = max(n, 2 * (0 if self._matrix is None else len(self._matrix)), 64)
             dim = len(self._blobs[0]) // 4
@@ -92,7 +102,7 @@ class VectorIndex:
         """The ``k`` most similar seqs (only among ``allowed``, when given), best first."""
         if not self._seqs or k <= 0:
             return []
-        q = from_blob(to_blob(query))
+        q, np = from_blob(to_blob(query)), _numpy()
         if np is None:
             return self._top_python(q, k, allowed)
         matrix, seq_array = self._arrays()

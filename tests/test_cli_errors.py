@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,8 @@ def test_ctrl_c_at_the_chat_prompt_exits_130(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+        # a background job inherits SIGINT ignored; the chat must get it as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as chat:
         assert chat.stdout is not None and chat.stderr is not None
         seen = b""
@@ -110,6 +113,15 @@ def test_ctrl_c_at_the_chat_prompt_exits_130(tmp_path: Path) -> None:
     assert "Traceback" not in error and "interrupted" in error
 
 
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt here, even where it was inherited ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_during_a_turn_leaves_the_agent_usable(tmp_path: Path) -> None:
     async def slow(request: ModelRequest) -> ModelResponse:
         if request.last_user_message == "first":  # Ctrl-C while the model is working
