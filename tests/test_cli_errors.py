@@ -141,3 +141,22 @@ def test_ctrl_c_during_a_turn_leaves_the_agent_usable(tmp_path: Path) -> None:
         assert response.stop_reason == "end_turn"
         kinds = [m.message_type for m in client.agents.messages.list(agent_id=agent.id)]
         assert kinds == ["user_message", "user_message", "assistant_message"]
+
+
+def test_an_unreachable_model_server_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "agent._cli", "chat", "--db", str(tmp_path / "c.db"),
+            "--base-url", "http://127.0.0.1:9/v1", "--model", "openai/local",
+        ],
+        cwd=ROOT,
+        input="hi\n/exit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    failed = [line for line in done.stdout.splitlines() if "The model call failed" in line]
+    assert len(failed) == 1 and "Connection" in failed[0]
