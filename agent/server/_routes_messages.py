@@ -31,8 +31,6 @@ _Handover = asyncio.Queue[Message | Exception | None]
 
 
 def _inputs(body: MessageCreate) -> list[Mapping[str, Any]]:
-    if body.stream_tokens:
-        raise HTTPException(501, "stream_tokens is not supported: whole messages are streamed")
     return [m.model_dump() for m in body.messages]
 
 
@@ -53,9 +51,15 @@ async def create_message(request: Request, agent_id: str, body: MessageCreate) -
 
 @router.post("/messages/stream")
 async def create_stream(request: Request, agent_id: str, body: MessageCreate) -> StreamingResponse:
-    """``client.agents.messages.create_stream(...)``: server-sent events."""
+    """``client.agents.messages.create_stream(...)``: server-sent events.
+
+    With ``stream_tokens``, the reply arrives as the model writes it: ``assistant_message``
+    and ``reasoning_message`` chunks that share their message's id.
+    """
     name, inputs = _name(request, agent_id), _inputs(body)
-    turn = client_of(request).agents.messages.create_stream(agent_id=agent_id, messages=inputs)
+    turn = client_of(request).agents.messages.create_stream(
+        agent_id=agent_id, messages=inputs, stream_tokens=bool(body.stream_tokens)
+    )
     return StreamingResponse(
         _events(turn, name),
         media_type="text/event-stream; charset=utf-8",

@@ -111,7 +111,7 @@ class MessageCreate(_Body):
     messages: list[MessageIn] = Field(min_length=1)
     """The user's messages."""
     stream_tokens: bool | None = None
-    """Token streaming is not supported: whole messages are streamed."""
+    """On the stream endpoint: the reply in chunks as the model writes it."""
 
 
 class BlockModify(_Body):
