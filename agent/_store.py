@@ -20,8 +20,9 @@ from agent._errors import AgentBusyError, ConfigError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent._messages import ToolCall
-from agent._owner import Holder
 from agent._sql import MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from agent._store_leases import LeaseRows
+from agent._store_tools import ToolRow, ToolRows
 
 __all__ = ["AgentRow", "LeaseLost", "Store", "ToolRow", "Versions", "default_path", "record"]
 
@@ -92,28 +93,7 @@ class AgentRow:
     summary_error: str | None = None
 
 
-@dataclass(frozen=True)
-class ToolRow:
-    """A tool as stored (read back as data only: nothing in it runs here)."""
-
-    id: str
-    name: str
-    source: str | None
-    schema: dict[str, Any]
-    source_hash: str | None
-    reference: str | None = None
-    """``module:qualname`` when the tool's function is importable."""
-    spec: dict[str, Any] = field(default_factory=dict)
-    """How to rebuild it: the function's name, the ``@tool`` options, the injected names."""
-    override: bool = False
-    """Whether it may take the name of a built-in tool."""
-    sandbox: bool = False
-    """Whether each call runs in a separate process."""
-    version: int = 1
-    """Bumped by every upsert."""
-
-
-class Store:
+class Store(LeaseRows, ToolRows):
     """One SQLite database."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -487,62 +467,6 @@ class Store:
                     self.update_agent(agent.id, tools=kept)
             self.db.execute("DELETE FROM tools WHERE id = ?", (tool_id,))
 
-    # -- the turn lease ------------------------------------------------------------------
-
-    def take_lease(self, agent_id: str, me: Holder, ttl: float, now: float) -> Holder | None:
-        """Take the agent's turn lease if it is free, expired or held by a dead process.
-
-        Returns ``None`` when taken, else who holds it.
-        """
-        with self.transaction():  # BEGIN IMMEDIATE: one taker at a time
-            taken = self.db.execute(  # the common case in one statement: free or expired
-                "INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (agent_id) DO "
-                "UPDATE SET owner = ?2, host = ?3, pid = ?4, acquired_at = ?5, expires_at = ?6 "
-                "WHERE leases.owner = ?2 OR leases.expires_at <= ?5",
-                (agent_id, me.owner, me.host, me.pid, now, now + ttl),
-            ).rowcount
-            if taken:
-                return None
-            row = self.db.execute(
-                "SELECT owner, host, pid, acquired_at, expires_at FROM leases WHERE agent_id = ?",
-                (agent_id,),
-            ).fetchone()
-            holder = Holder(row[0], row[1], int(row[2]), float(row[3]), float(row[4]))
-            if holder.alive(agent_id):
-                return holder
-            self.db.execute(  # its process is gone (kill -9): take it over at once
-                "UPDATE leases SET owner = ?, host = ?, pid = ?, acquired_at = ?, expires_at = ? "
-                "WHERE agent_id = ?",
-                (me.owner, me.host, me.pid, now, now + ttl, agent_id),
-            )
-            return None
-
-    def renew_lease(self, agent_id: str, owner: str, expires_at: float) -> bool:
-        """Extend a lease this owner holds; False if it no longer holds it."""
-        with self.transaction():
-            cursor = self.db.execute(
-                "UPDATE leases SET expires_at = ? WHERE agent_id = ? AND owner = ?",
-                (expires_at, agent_id, owner),
-            )
-            return cursor.rowcount == 1
-
-    def lease_owner(self, agent_id: str) -> str | None:
-        """Who holds the agent's lease now, if anyone."""
-        row = self.db.execute("SELECT owner FROM leases WHERE agent_id = ?", (agent_id,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def release_lease(self, agent_id: str, owner: str) -> None:
-        """Give the lease back (only if this owner still holds it)."""
-        with self.transaction():
-            self.db.execute(
-                "DELETE FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
-            )
-
-    def release_leases(self, owner: str) -> None:
-        """Give back every lease ``owner`` holds."""
-        with self.transaction():
-            self.db.execute("DELETE FROM leases WHERE owner = ?", (owner,))
-
     # -- messages ------------------------------------------------------------------------
 
     def add_messages(self, agent_id: str, records: list[Record]) -> int | None:
@@ -583,36 +507,6 @@ class Store:
         rows = self.db.execute(query, (agent_id, -1 if limit is None else limit)).fetchall()
         return [record(r) for r in reversed(rows)]
 
-    # -- tools ---------------------------------------------------------------------------
-
-    def save_tool(self, row: ToolRow, created_at: datetime) -> ToolRow:
-        """Insert or update a tool by name (keeping its id); the row as stored, new version."""
-        self.db.execute(
-            "INSERT INTO tools (id, name, source, schema, source_hash, created_at, reference, spec,"
-            " override, sandbox) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE"
-            " SET source = excluded.source, schema = excluded.schema, source_hash ="
-            " excluded.source_hash, reference = excluded.reference, spec = excluded.spec,"
-            " override = excluded.override, sandbox = excluded.sandbox,"
-            " version = tools.version + 1",
-            (row.id, row.name, row.source, json.dumps(row.schema), row.source_hash,
-             created_at.isoformat(), row.reference, json.dumps(row.spec), row.override,
-             row.sandbox),
-        )  # fmt: skip
-        saved = self.tool(name=row.name)
-        assert saved is not None  # written just above, in the caller's transaction
-        return saved
-
-    def tool(self, *, id: str | None = None, name: str | None = None) -> ToolRow | None:
-        """A tool by id or by name, or ``None``."""
-        key, value = ("id", id) if id is not None else ("name", name)
-        row = self.db.execute(f"SELECT * FROM tools WHERE {key} = ?", (value,)).fetchone()
-        return _tool_row(row) if row else None
-
-    def tools(self) -> list[ToolRow]:
-        """Every stored tool, by name."""
-        rows = self.db.execute("SELECT * FROM tools ORDER BY name").fetchall()
-        return [_tool_row(r) for r in rows]
-
 
 def _agent_row(r: sqlite3.Row) -> AgentRow:
     return AgentRow(
@@ -636,25 +530,3 @@ def record(r: sqlite3.Row) -> Record:
         r["role"], r["content"], calls, r["tool_call_id"], r["status"], r["id"],
         datetime.fromisoformat(r["created_at"]), r["name"],
     )  # fmt: skip
-
-
-def _tool_row(r: sqlite3.Row) -> ToolRow:
-    """A ``tools`` row as data; a malformed field reads as empty (the registry says what broke)."""
-    schema, spec = _json_object(r["schema"]), _json_object(r["spec"])
-    return ToolRow(
-        r["id"], str(r["name"]), _text(r["source"]), schema, _text(r["source_hash"]),
-        _text(r["reference"]), spec, bool(r["override"]), bool(r["sandbox"]),
-        r["version"] if isinstance(r["version"], int) else 0,
-    )  # fmt: skip
-
-
-def _json_object(text: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
