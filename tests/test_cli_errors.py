@@ -107,10 +107,10 @@ def test_ctrl_c_at_the_chat_prompt_exits_130(tmp_path: Path) -> None:
             byte = chat.stdout.read(1)
             assert byte, chat.stderr.read().decode()
             seen += byte
-        for _ in range(60):  # a signal landing just before input() blocks waits for the next
+        for _ in range(10):  # a signal landing just before input() blocks waits for the next
             chat.send_signal(signal.SIGINT)
             try:
-                chat.wait(timeout=0.5)
+                chat.wait(timeout=3)
                 break
             except subprocess.TimeoutExpired:
                 continue
