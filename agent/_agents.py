@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -254,12 +253,7 @@ class Agents:
         Waits for a running turn of the agent (in any client) to end first.
         """
         client = self._client
-        client.row(agent_id)
-        live = client._live.get(agent_id)
-        async with contextlib.AsyncExitStack() as stack:
-            if live is not None:
-                await stack.enter_async_context(live.lock)
-            await stack.enter_async_context(client.leases.hold(agent_id))
+        async with client.holding(agent_id):
             client.store.delete_agent(agent_id)
         client._live.pop(agent_id, None)
         client._archives.pop(agent_id, None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from agent._agents import Agents
@@ -161,6 +163,22 @@ class AsyncClient:
         live.known.tools = versions.tools
         self._live[agent_id] = live
         return live
+
+    @contextlib.asynccontextmanager
+    async def holding(self, agent_id: str) -> AsyncIterator[None]:
+        """Hold the agent as a turn does: no turn of it runs, in any client, until the body ends.
+
+        Raises:
+            NotFoundError: there is no such agent.
+            AgentBusyError: a running turn did not end within ``lease_wait``.
+        """
+        self.row(agent_id)
+        live = self._live.get(agent_id)
+        async with contextlib.AsyncExitStack() as stack:
+            if live is not None:
+                await stack.enter_async_context(live.lock)
+            await stack.enter_async_context(self.leases.hold(agent_id))
+            yield
 
     def _window(self, state: AgentState) -> ContextState:
         """The context bookkeeping for an agent: its window size and token counter."""

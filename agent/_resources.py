@@ -6,7 +6,6 @@ store.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -178,12 +177,7 @@ class Messages:
         Every client running the agent starts afresh from its next model call.
         """
         client = self._client
-        client.row(agent_id)
-        live = client._live.get(agent_id)
-        async with contextlib.AsyncExitStack() as stack:
-            if live is not None:
-                await stack.enter_async_context(live.lock)
-            await stack.enter_async_context(client.leases.hold(agent_id))
+        async with client.holding(agent_id):
             with client.store.transaction():
                 client.store.reset_messages(agent_id)
         return client.load(agent_id)
