@@ -6,24 +6,17 @@ MCP SDK's HTTP client (httpx2) talks to servers these tests start on 127.0.0.1.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import pytest
+from _mcp_paths import ROOT, Start
+from _net import free_port, wait_until_up
 
 from agent.testing import RealModelCallBlocked, block_real_models
-
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
-SERVER = HERE / "mcp_server.py"
-"""A real MCP server written with the SDK's ``MCPServer`` (stdio, or ``--http PORT``)."""
 
 _SEND = httpx2.AsyncHTTPTransport.handle_async_request
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -40,28 +33,6 @@ def _no_real_models(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with block_real_models():
         monkeypatch.setattr(httpx2.AsyncHTTPTransport, "handle_async_request", _loopback_only)
         yield
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Poll until the port accepts connections (or the process died)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.02)  # a port opening is an outside event: there is nothing to await
-    raise TimeoutError(f"the server did not start on port {port}")
-
-
-Start = Callable[..., str]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from conftest import ROOT, SERVER
+from _mcp_paths import ROOT, SERVER
 
 from agent import AsyncClient
 from agent.testing import ScriptedModel

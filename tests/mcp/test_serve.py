@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import tools_to_serve
-from conftest import ROOT, Start
+from _mcp_paths import ROOT, Start
 from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult, TextContent
 

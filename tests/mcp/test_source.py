@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SERVER, Start
+from _mcp_paths import ROOT, SERVER, Start
 from mcp_types import (
     CallToolResult,
     EmbeddedResource,

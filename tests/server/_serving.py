@@ -1,9 +1,6 @@
 """Helpers for the server tests: free ports, and waiting for a server process to listen."""
 
 import contextlib
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,25 +9,6 @@ from letta_client import Letta
 
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLES = ROOT / "examples"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Poll until the port accepts connections (or the process died)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.02)  # a port opening is an outside event: there is nothing to await
-    raise TimeoutError(f"the server did not start on port {port}")
 
 
 Serve = Callable[..., str]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _serving import EXAMPLES, Serve, free_port, wait_until_up
+from _net import free_port, wait_until_up
+from _serving import EXAMPLES, Serve
 
 from agent.testing import RealModelCallBlocked, block_real_models
 
