@@ -21,14 +21,12 @@ Waiting = tuple[Record, ToolCall]
 
 
 def waiting(store: Store, agent_id: str) -> Waiting | None:
-    """The agent's call awaiting approval, read from the end of its stored history."""
-    size = 16
-    while True:
-        records = store.messages(agent_id, in_context=True, limit=size)
-        found = pending(records)
-        if found is not None or len(records) < size or records[0].role != "tool":
-            return found
-        size *= 4  # the window began inside a reply's results: read further back
+    """The agent's call awaiting approval, if any.
+
+    It can only be in the last reply: nothing but the results of that reply's other calls may
+    enter the history after a waiting call.
+    """
+    return pending(store.last_reply(agent_id))
 
 
 def refuse_pending(store: Store, agent_id: str) -> None:

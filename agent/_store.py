@@ -507,6 +507,19 @@ class Store(LeaseRows, ToolRows):
         rows = self.db.execute(query, (agent_id, -1 if limit is None else limit)).fetchall()
         return [record(r) for r in reversed(rows)]
 
+    def last_reply(self, agent_id: str) -> list[Record]:
+        """The newest in-context assistant record and every record after it, oldest first.
+
+        One indexed read however long the history: what a call awaiting approval needs.
+        """
+        rows = self.db.execute(
+            "SELECT * FROM messages WHERE agent_id = ?1 AND in_context = 1 AND seq >= "
+            "(SELECT MAX(seq) FROM messages WHERE agent_id = ?1 AND in_context = 1 "
+            "AND role = 'assistant') ORDER BY seq",
+            (agent_id,),
+        ).fetchall()
+        return [record(r) for r in rows]
+
 
 def _agent_row(r: sqlite3.Row) -> AgentRow:
     return AgentRow(
