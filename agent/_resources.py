@@ -145,10 +145,11 @@ class Messages:
             return
         text = "\n\n".join(user_texts(messages))
         live = self._client.live(agent_id)
-        parts = self._client.engine.measure(live)
-        fixed = parts["total_tokens"] - round(parts["messages_tokens"] * live.window.correction)
-        window = live.window.window
-        check_size(live.window.counter.count(text), window - fixed, window)
+        tokens, window = live.window.counter.count(text), live.window.window
+        if tokens > window // 4:  # only a long message can fail to fit: measure the rest then
+            parts = self._client.engine.measure(live)
+            fixed = parts["total_tokens"] - round(parts["messages_tokens"] * live.window.correction)
+            check_size(tokens, window - fixed, window)
         async for message in self._client.engine.turn(live, text, stream_tokens=stream_tokens):
             yield message
 
