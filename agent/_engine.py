@@ -41,11 +41,12 @@ from agent._messages import (
 )
 from agent._model import Model, ModelRequest, ModelResponse, ModelToolCall
 from agent._registry import ToolRegistry
+from agent._repeats import Streak
 from agent._rules import Progress, Rules
 from agent._sanitize import sanitize
 from agent._saving import StepSaver
 from agent._store import Store
-from agent._streaming import Chunks, StreamingModel
+from agent._streaming import Chunks, Said, StreamingModel
 from agent._text import REPAIR_NOTE, repair
 from agent._unit import StepWrites
 from toolkit import ToolResult, ToolSet
@@ -53,7 +54,6 @@ from toolkit import ToolResult, ToolSet
 __all__ = ["Continue", "EndTurn", "Engine"]
 
 logger = logging.getLogger("selfedit.engine")
-REPEAT_LIMIT = 3
 
 
 @dataclass(frozen=True)
@@ -72,43 +72,11 @@ Next = Continue | EndTurn
 
 
 @dataclass
-class _Streak:
-    """The run of identical calls (same tool, arguments and result) ending at the last call."""
-
-    name: str | None = None
-    arguments: str = ""
-    result: str | None = None
-    count: int = 0
-
-    def same(self, name: str, arguments: str) -> bool:
-        """The same call as the last: same tool, same arguments (as JSON, in any key order)."""
-        if name != self.name:
-            return False
-        return arguments == self.arguments or _canonical(arguments) == _canonical(self.arguments)
-
-    def blocks(self, name: str, arguments: str) -> bool:
-        return self.count >= REPEAT_LIMIT and self.same(name, arguments)
-
-    def record(self, name: str, arguments: str, result: str) -> None:
-        if self.result == result and self.same(name, arguments):
-            self.count += 1
-        else:
-            self.name, self.arguments, self.result, self.count = name, arguments, result, 1
-
-
-def _canonical(arguments: str) -> str:
-    try:
-        return json.dumps(json.loads(arguments or "{}"), sort_keys=True)
-    except (ValueError, RecursionError):  # not JSON, or nested too deep to normalize
-        return arguments
-
-
-@dataclass
 class _Turn:
     """What one turn accumulates."""
 
     usage: Usage = field(default_factory=Usage)
-    streak: _Streak = field(default_factory=_Streak)
+    streak: Streak = field(default_factory=Streak)
     nudged: bool = False
     progress: Progress = field(default_factory=Progress)
     """What the tool rules have seen of the turn."""
@@ -354,7 +322,7 @@ class Engine:
             turn.usage.prompt_tokens += reply.usage.prompt_tokens
             turn.usage.completion_tokens += reply.usage.completion_tokens
             turn.usage.step_count += 1
-            said = _Said(record_id, chunks, repaired)
+            said = Said(record_id, chunks, repaired)
             if reply.tool_calls:
                 steps = self._calls(live, tools, rules, turn, reply, said)
             else:
@@ -391,7 +359,7 @@ class Engine:
         yield reply
 
     async def _no_call(
-        self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool, said: _Said
+        self, live: LiveAgent, turn: _Turn, reply: ModelResponse, last: bool, said: Said
     ) -> AsyncGenerator[Message | Next, None]:
         text = (reply.text or "").strip()
         final = turn.nudged or last
@@ -424,7 +392,7 @@ class Engine:
         rules: Rules,
         turn: _Turn,
         reply: ModelResponse,
-        said: _Said,
+        said: Said,
     ) -> AsyncGenerator[Message | Next, None]:
         calls = [
             ToolCall(name=c.name, arguments=c.arguments, tool_call_id=c.id)
@@ -519,12 +487,7 @@ class Engine:
         self, live: LiveAgent, tools: ToolSet, turn: _Turn, call: ModelToolCall
     ) -> ToolResult:
         if turn.streak.blocks(call.name, call.arguments):
-            return ToolResult(
-                "error",
-                f"Error: {call.name} was already called {REPEAT_LIMIT} times in a row with these "
-                "arguments and gave the same result each time; it was not run again. "
-                "Use that result, or do something else (send_message to reply).",
-            )
+            return turn.streak.refusal(call.name)
         snapshot = live.state.memory.snapshot()
         result = await tools.ainvoke(call.name, call.arguments, agent_state=live.state)
         if not result.ok:
@@ -540,26 +503,6 @@ _HELD = (
     "Error: not run: an earlier call of this reply ({name}) is waiting for a person's "
     "approval. Call this again after it is answered, if it is still needed."
 )
-
-
-@dataclass(frozen=True)
-class _Said:
-    """What a step's messages need to know of its reply beyond the reply itself."""
-
-    record_id: str
-    """The id of the reply's record (its messages' ids derive from it)."""
-    chunks: Chunks | None
-    """What was streamed of the reply already, when it was streamed."""
-    repaired: bool
-    """Whether text of the reply was repaired."""
-
-    def reasoning(self, text: str) -> str:
-        """What of the reasoning ``text`` is still to be shown."""
-        return text if self.chunks is None else self.chunks.reasoning_rest(text)
-
-    def message(self, index: int, text: str) -> str:
-        """What of the text call ``index`` delivered is still to be shown."""
-        return text if self.chunks is None else self.chunks.message_rest(index, text)
 
 
 def _notes(repaired: bool) -> list[Record]:

@@ -23,6 +23,7 @@ from agent._text import repair
 __all__ = [
     "Chunks",
     "MessageField",
+    "Said",
     "StreamEvent",
     "StreamingModel",
     "TextDelta",
@@ -259,3 +260,23 @@ class Chunks:
 def _rest(sent: list[str], text: str) -> str:
     shown = "".join(sent)
     return text[len(shown) :] if text.startswith(shown) else ""
+
+
+@dataclass(frozen=True)
+class Said:
+    """What a step's messages need to know of its reply beyond the reply itself."""
+
+    record_id: str
+    """The id of the reply's record (its messages' ids derive from it)."""
+    chunks: Chunks | None
+    """What was streamed of the reply already, when it was streamed."""
+    repaired: bool
+    """Whether text of the reply was repaired."""
+
+    def reasoning(self, text: str) -> str:
+        """What of the reasoning ``text`` is still to be shown."""
+        return text if self.chunks is None else self.chunks.reasoning_rest(text)
+
+    def message(self, index: int, text: str) -> str:
+        """What of the text call ``index`` delivered is still to be shown."""
+        return text if self.chunks is None else self.chunks.message_rest(index, text)
