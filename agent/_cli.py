@@ -119,12 +119,18 @@ def _add_mcp(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.set_defaults(run=_mcp_serve)
 
 
-def _mcp_serve(args: argparse.Namespace) -> int:
-    # an optional dependency (the MCP SDK): imported only when `mcp serve` runs
+def _optional(module: str, extra: str, command: str) -> ModuleType | None:
+    """A module that needs an optional extra, imported only when its command runs."""
     try:
-        bridge = importlib.import_module("agent._mcp_serve")
+        return importlib.import_module(module)
     except ImportError as e:
-        print(f"error: selfedit mcp needs: pip install 'selfedit[mcp]' ({e})", file=sys.stderr)
+        print(f"error: {command} needs: pip install 'selfedit[{extra}]' ({e})", file=sys.stderr)
+        return None
+
+
+def _mcp_serve(args: argparse.Namespace) -> int:
+    bridge = _optional("agent._mcp_serve", "mcp", "selfedit mcp")
+    if bridge is None:
         return 2
     try:
         found = [v for v in vars(_load(args.target)).values() if isinstance(v, Tool)]
@@ -171,11 +177,8 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _serve(args: argparse.Namespace) -> int:
-    # an optional dependency (FastAPI, uvicorn): imported only when `serve` runs
-    try:
-        server = importlib.import_module("agent.server._serve")
-    except ImportError as e:
-        print(f"error: selfedit serve needs: pip install 'selfedit[server]' ({e})", file=sys.stderr)
+    server = _optional("agent.server._serve", "server", "selfedit serve")
+    if server is None:
         return 2
     status: int = server.serve(args)
     return status

@@ -23,3 +23,14 @@ def wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 
             return
         time.sleep(0.02)  # a port opening is an outside event: there is nothing to await
     raise TimeoutError(f"the server did not start on port {port}")
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate test servers, killing any that do not exit within 15 s."""
+    for process in processes:
+        process.terminate()
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()

@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 from _mcp_paths import ROOT, Start
-from _net import free_port, wait_until_up
+from _net import free_port, stop, wait_until_up
 
 from agent.testing import RealModelCallBlocked, block_real_models
 
@@ -52,10 +52,4 @@ def http_server() -> Iterator[Start]:
         return f"http://127.0.0.1:{port}/mcp"
 
     yield start
-    for process in started:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    stop(started)

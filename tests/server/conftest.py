@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _net import free_port, wait_until_up
+from _net import free_port, stop, wait_until_up
 from _serving import EXAMPLES, Serve
 
 from agent.testing import RealModelCallBlocked, block_real_models
@@ -63,10 +63,4 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         return f"http://127.0.0.1:{port}"
 
     yield start
-    for process in started:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    stop(started)
