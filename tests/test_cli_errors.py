@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,7 +132,9 @@ def ctrl_c() -> Iterator[None]:
 def test_ctrl_c_during_a_turn_leaves_the_agent_usable(tmp_path: Path) -> None:
     async def slow(request: ModelRequest) -> ModelResponse:
         if request.last_user_message == "first":  # Ctrl-C while the model is working
-            os.kill(os.getpid(), signal.SIGINT)
+            # to the main thread itself: a process-wide signal may land on another thread
+            # (BLAS workers of earlier tests) and wait until the turn is over
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
         await asyncio.sleep(0.5)
         return send("done")
 
