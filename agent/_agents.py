@@ -30,8 +30,8 @@ from agent._rules import (
     parse_rules,
 )
 from agent._state import DEFAULT_SYSTEM, AgentState
-from agent._store import AgentRow, Store
 from agent._text import bad_fields
+from agent.store import AgentRow, Store
 from toolkit import SchemaError, Tool
 
 if TYPE_CHECKING:

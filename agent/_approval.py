@@ -13,7 +13,7 @@ from agent._errors import ConfigError
 from agent._history import Record, pending
 from agent._messages import ApprovalCreate, ToolCall
 from agent._rules import Progress, Rules
-from agent._store import Store
+from agent.store import Store
 
 __all__ = ["answered", "denial", "refuse_pending", "replay", "waiting"]
 

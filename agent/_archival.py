@@ -1,8 +1,9 @@
-"""Archival memory: passages an agent saves and searches, in SQLite with a BM25 index.
+"""Archival memory: passages an agent saves and searches, with a full-text index.
 
-Search is BM25 (FTS5) alone, or, with an embedding model, hybrid: BM25 and cosine similarity
-fused by reciprocal rank. Tag filters apply inside the query, before any limit. An exact
-duplicate of a stored passage is not stored twice.
+Search is full text (BM25) alone, or, with an embedding model, hybrid: full text and cosine
+similarity fused by reciprocal rank (the store does both: ``search_passages``). Tag filters
+apply inside the query, before any limit. An exact duplicate of a stored passage is not stored
+twice.
 """
 
 from __future__ import annotations
@@ -11,33 +12,21 @@ import hashlib
 import json
 import logging
 import math
-import re
-import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from agent._embedding import EmbeddingModel
 from agent._errors import NotFoundError, RealModelCallBlocked
 from agent._ids import new_id
-from agent._store import Store
 from agent._unit import StepWrites, current_step
-from agent._vectors import VectorIndex, to_blob
+from agent.store import Store, TagMatch
 
-__all__ = ["ArchivalMemory", "Passage", "SearchPage", "fts_query"]
+__all__ = ["ArchivalMemory", "Passage", "SearchPage"]
 
 logger = logging.getLogger("selfedit.archival")
-RRF_K = 60
-"""The constant of reciprocal-rank fusion: score = sum of 1 / (RRF_K + rank)."""
-LEXICAL_CANDIDATES = 1000
-"""How many of the best BM25 matches a hybrid search fuses (every match, in most archives)."""
-SEMANTIC_CANDIDATES = 100
-"""How many nearest neighbours by cosine a hybrid search fuses. The fused set is the same on
-every page, so paging covers each result exactly once."""
-
-TagMatch = Literal["any", "all"]
 
 
 class Passage(BaseModel):
@@ -74,12 +63,6 @@ class SearchPage(BaseModel):
         return f"page {self.page + 1} of {max(self.pages, 1)}, {self.total} results"
 
 
-def fts_query(text: str) -> str | None:
-    """A safe FTS5 query from free text: each word quoted, any word may match (BM25 ranks)."""
-    words = re.findall(r"\w+", text.lower())
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
-
-
 def _hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
 
@@ -88,13 +71,13 @@ def _tags(tags: Iterable[str] | None) -> list[str]:
     return sorted({t.strip().lower() for t in tags or () if t.strip()})
 
 
-def _passage(row: sqlite3.Row) -> Passage:
+def _passage(row: Any) -> Passage:
     return Passage(
         id=row["id"],
         text=row["text"],
         tags=json.loads(row["tags"]),
         created_at=datetime.fromisoformat(row["created_at"]),
-        embedded=row["embedding"] is not None,
+        embedded=bool(row["embedded"]),
     )
 
 
@@ -106,8 +89,6 @@ class ArchivalMemory:
         self._agent_id = agent_id
         self.embedder = embedder
         """The embedding model, or ``None`` for BM25 alone."""
-        self._index: VectorIndex | None = None
-        self._seen = (0, 0)  # (largest seq, count) of the embedded passages the index holds
 
     # -- writing -------------------------------------------------------------------------
 
@@ -140,9 +121,7 @@ class ArchivalMemory:
         """Check for a duplicate now; write at the step's commit."""
         digest = _hash(text)
         pending = step.pending.setdefault(f"passages:{self._agent_id}", set())
-        stored = self._store.db.execute(
-            "SELECT * FROM passages WHERE agent_id = ? AND text_hash = ?", (self._agent_id, digest)
-        ).fetchone()
+        stored = self._store.passage_by_hash(self._agent_id, digest)
         if stored is not None or digest in pending:
             step.writes.append(lambda: self._write(text, tags, vector, None))
             found = _passage(stored) if stored is not None else None
@@ -169,45 +148,25 @@ class ArchivalMemory:
     def _insert_one(
         self, text: str, tags: list[str], vector: list[float] | None, new: Passage | None = None
     ) -> Passage:
-        """Insert (or, for an exact duplicate, add the new tags).
-
-        The vector index catches up at its next search (``_vectors``).
-        """
-        db, digest = self._store.db, _hash(text)
-        row = db.execute(
-            "SELECT * FROM passages WHERE agent_id = ? AND text_hash = ?", (self._agent_id, digest)
-        ).fetchone()
+        """Insert (or, for an exact duplicate, add the new tags)."""
+        store, digest = self._store, _hash(text)
+        row = store.passage_by_hash(self._agent_id, digest)
         if row is not None:
-            self._add_tags(row["seq"], [t for t in tags if t not in json.loads(row["tags"])])
-            found = db.execute("SELECT * FROM passages WHERE seq = ?", (row["seq"],)).fetchone()
-            return _passage(found).model_copy(update={"duplicate": True})
-        blob = to_blob(vector) if vector is not None else None
+            had = json.loads(row["tags"])
+            if added := [t for t in tags if t not in had]:
+                store.set_passage_tags(row["seq"], sorted({*had, *added}), added)
+            return _passage(store.passage(row["seq"])).model_copy(update={"duplicate": True})
         created = new.created_at if new else datetime.now(timezone.utc)
-        cursor = db.execute(
-            "INSERT INTO passages (id, agent_id, text, text_hash, tags, created_at, embedding) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                new.id if new else new_id("passage"),
-                self._agent_id,
-                text,
-                digest,
-                json.dumps(tags),
-                created.isoformat(),
-                blob,
-            ),
+        seq = store.insert_passage(
+            self._agent_id,
+            new.id if new else new_id("passage"),
+            text,
+            digest,
+            tags,
+            created.isoformat(),
+            vector,
         )
-        seq = int(cursor.lastrowid or 0)
-        db.executemany("INSERT INTO passage_tags VALUES (?, ?)", [(seq, t) for t in tags])
-        return _passage(db.execute("SELECT * FROM passages WHERE seq = ?", (seq,)).fetchone())
-
-    def _add_tags(self, seq: int, new: list[str]) -> None:
-        if not new:
-            return
-        db = self._store.db
-        row = db.execute("SELECT tags FROM passages WHERE seq = ?", (seq,)).fetchone()
-        merged = sorted({*json.loads(row["tags"]), *new})
-        db.execute("UPDATE passages SET tags = ? WHERE seq = ?", (json.dumps(merged), seq))
-        db.executemany("INSERT OR IGNORE INTO passage_tags VALUES (?, ?)", [(seq, t) for t in new])
+        return _passage(store.passage(seq))
 
     def delete(self, passage_id: str) -> None:
         """Delete one passage.
@@ -215,36 +174,18 @@ class ArchivalMemory:
         Raises:
             NotFoundError: this agent has no passage with that id.
         """
-        db = self._store.db
-        row = db.execute(
-            "SELECT seq, embedding IS NOT NULL AS embedded FROM passages "
-            "WHERE id = ? AND agent_id = ?",
-            (passage_id, self._agent_id),
-        ).fetchone()
-        if row is None:
+        if self._store.delete_passage(self._agent_id, passage_id) is None:
             raise NotFoundError(f"no passage {passage_id!r} in this agent's archival memory")
-        with self._store.transaction():
-            db.execute("DELETE FROM passages WHERE seq = ?", (row["seq"],))
-        if self._index is not None and row["embedded"]:
-            self._index.remove(row["seq"])
-            self._seen = (self._seen[0], self._seen[1] - 1)
 
     # -- reading -------------------------------------------------------------------------
 
     def passages(self, limit: int | None = None) -> list[Passage]:
         """Passages, oldest first (the newest ``limit``)."""
-        rows = self._store.db.execute(
-            "SELECT * FROM passages WHERE agent_id = ? ORDER BY seq DESC LIMIT ?",
-            (self._agent_id, -1 if limit is None else limit),
-        ).fetchall()
-        return [_passage(r) for r in reversed(rows)]
+        return [_passage(r) for r in self._store.passages(self._agent_id, limit)]
 
     def count(self) -> int:
         """How many passages there are."""
-        row = self._store.db.execute(
-            "SELECT COUNT(*) FROM passages WHERE agent_id = ?", (self._agent_id,)
-        ).fetchone()
-        return int(row[0])
+        return self._store.count_passages(self._agent_id)
 
     async def search(
         self,
@@ -263,117 +204,16 @@ class ArchivalMemory:
         ``tag_match="all"``: all) of the tags, before ranking and paging.
         """
         page, page_size = max(page, 0), max(page_size, 1)
-        tag_list = _tags(tags)
         vector = (await self._embed([query]))[0] if self.embedder is not None else None
-        if vector is None:
-            return self._bm25_page(query, page, page_size, tag_list, tag_match)
-        lexical = self._bm25(query, tag_list, tag_match, LEXICAL_CANDIDATES, 0)
-        allowed = self._tagged(tag_list, tag_match) if tag_list else None
-        semantic = self._vectors().top(vector, SEMANTIC_CANDIDATES, allowed)
-        fused: dict[int, float] = {}
-        for ranking in (lexical, semantic):
-            for rank, seq in enumerate(ranking):
-                fused[seq] = fused.get(seq, 0.0) + 1.0 / (RRF_K + rank + 1)
-        order = sorted(fused, key=lambda seq: -fused[seq])
-        chosen = order[page * page_size : (page + 1) * page_size]
+        rows, total = self._store.search_passages(
+            self._agent_id, query, vector, _tags(tags), tag_match, page, page_size
+        )
         return SearchPage(
-            results=self._by_seq(chosen),
-            total=len(order),
+            results=[_passage(r) for r in rows],
+            total=total,
             page=page,
-            pages=math.ceil(len(order) / page_size),
+            pages=math.ceil(total / page_size),
         )
-
-    # -- internals -----------------------------------------------------------------------
-
-    def _filter(self, tags: list[str], match: TagMatch) -> tuple[str, list[object]]:
-        if not tags:
-            return "", []
-        marks = ", ".join("?" * len(tags))
-        having = f" HAVING COUNT(*) = {len(tags)}" if match == "all" else ""
-        sql = (
-            f" AND p.seq IN (SELECT passage_seq FROM passage_tags WHERE tag IN ({marks})"
-            f" GROUP BY passage_seq{having})"
-        )
-        return sql, list(tags)
-
-    def _bm25(
-        self, query: str, tags: list[str], match: TagMatch, limit: int, offset: int
-    ) -> list[int]:
-        fts = fts_query(query)
-        if fts is None:
-            return []
-        where, params = self._filter(tags, match)
-        rows = self._store.db.execute(
-            # CROSS JOIN keeps the index search outermost: match first, then filter
-            "SELECT p.seq FROM passages_fts CROSS JOIN passages p ON p.seq = passages_fts.rowid "
-            f"WHERE passages_fts MATCH ? AND p.agent_id = ?{where} "
-            "ORDER BY bm25(passages_fts), p.seq LIMIT ? OFFSET ?",
-            [fts, self._agent_id, *params, limit, offset],
-        ).fetchall()
-        return [r[0] for r in rows]
-
-    def _bm25_page(
-        self, query: str, page: int, size: int, tags: list[str], match: TagMatch
-    ) -> SearchPage:
-        fts = fts_query(query)
-        total = 0
-        if fts is not None:
-            where, params = self._filter(tags, match)
-            total = self._store.db.execute(
-                "SELECT COUNT(*) FROM passages_fts CROSS JOIN passages p "
-                "ON p.seq = passages_fts.rowid "
-                f"WHERE passages_fts MATCH ? AND p.agent_id = ?{where}",
-                [fts, self._agent_id, *params],
-            ).fetchone()[0]
-        seqs = self._bm25(query, tags, match, size, page * size)
-        return SearchPage(
-            results=self._by_seq(seqs), total=total, page=page, pages=math.ceil(total / size)
-        )
-
-    def _tagged(self, tags: list[str], match: TagMatch) -> set[int]:
-        where, params = self._filter(tags, match)
-        rows = self._store.db.execute(
-            f"SELECT p.seq FROM passages p WHERE p.agent_id = ?{where}", [self._agent_id, *params]
-        ).fetchall()
-        return {r[0] for r in rows}
-
-    def _by_seq(self, seqs: list[int]) -> list[Passage]:
-        if not seqs:
-            return []
-        marks = ", ".join("?" * len(seqs))
-        rows = self._store.db.execute(f"SELECT * FROM passages WHERE seq IN ({marks})", seqs)
-        found = {r["seq"]: _passage(r) for r in rows}
-        return [found[s] for s in seqs if s in found]
-
-    def _vector_state(self) -> tuple[int, int]:
-        row = self._store.db.execute(
-            "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM passages "
-            "WHERE agent_id = ? AND embedding IS NOT NULL",
-            (self._agent_id,),
-        ).fetchone()
-        return int(row[0]), int(row[1])
-
-    def _vectors(self) -> VectorIndex:
-        """The vector index, brought up to date with other clients' inserts and deletes."""
-        state = self._vector_state()
-        if self._index is not None and state == self._seen:
-            return self._index
-        last, count = self._seen
-        rows = self._store.db.execute(
-            "SELECT seq, embedding FROM passages WHERE agent_id = ? AND embedding IS NOT NULL "
-            "AND seq > ? ORDER BY seq",
-            (self._agent_id, last if self._index is not None else 0),
-        ).fetchall()
-        if self._index is not None and count + len(rows) == state[1]:
-            for seq, blob in rows:  # only appended since: add them
-                self._index.add(seq, blob)
-        elif self._index is not None:  # something was deleted elsewhere: start over
-            self._index = None
-            return self._vectors()
-        else:
-            self._index = VectorIndex((r[0], r[1]) for r in rows)
-        self._seen = state
-        return self._index
 
     async def _embed(self, texts: list[str]) -> list[list[float] | None]:
         """Vectors for ``texts``; if embedding fails, ``None`` each (BM25 still works)."""

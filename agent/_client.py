@@ -29,8 +29,8 @@ from agent._resources import (
 )
 from agent._sandbox import Sandbox
 from agent._state import AgentState
-from agent._store import AgentRow, Store, default_path
 from agent._tokens import counter_for, window_for
+from agent.store import AgentRow, open_store
 
 __all__ = ["AsyncClient"]
 
@@ -41,8 +41,10 @@ class AsyncClient:
     """The async client: ``await client.agents.messages.create(agent_id=..., messages=[...])``.
 
     Args:
-        path: the SQLite file (default ``~/.selfedit/selfedit.db``, or ``$SELFEDIT_HOME``);
-            ``":memory:"`` keeps everything in memory.
+        path: the database: a SQLite file, ``":memory:"`` (everything in memory), or a
+            PostgreSQL URL (``"postgresql://user:password@host/db"``, the ``postgres`` extra).
+            By default ``$SELFEDIT_DATABASE_URL``, else ``~/.selfedit/selfedit.db`` (the
+            folder ``$SELFEDIT_HOME`` names, when set).
         model: a ``Model`` used for every agent of this client, whatever model it was created
             with (a test double, or a model object for agents reopened from the database).
         embedding: an ``EmbeddingModel`` used for every agent that has an embedding model
@@ -80,7 +82,7 @@ class AsyncClient:
         ]  # fmt: skip
         if problems:
             raise ConfigError("AsyncClient", problems)
-        self.store = Store(default_path() if path is None else path)
+        self.store = open_store(path)
         self.registry = ToolRegistry(self.store, sandbox=sandbox)
         commits = GroupCommit(self.store)
         self.leases = Leases(self.store, commits, LeaseConfig(ttl=lease_ttl, wait=lease_wait))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from agent._store import Store
+from agent.store import Store
 
 __all__ = ["GroupCommit"]
 

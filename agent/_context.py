@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from agent._errors import RealModelCallBlocked
 from agent._history import Record, is_receipt
 from agent._model import Model, ModelRequest, ModelResponse
-from agent._store import Store
 from agent._tokens import TokenCounter, count_messages, count_tools
+from agent.store import Store
 
 __all__ = ["ContextConfig", "ContextManager", "ContextState", "ContextWindow", "summary_message"]
 

@@ -45,10 +45,10 @@ from agent._repeats import Streak
 from agent._rules import Progress, Rules
 from agent._sanitize import sanitize
 from agent._saving import StepSaver
-from agent._store import Store
 from agent._streaming import Chunks, Said, StreamingModel
 from agent._text import REPAIR_NOTE, repair
 from agent._unit import StepWrites
+from agent.store import Store
 from toolkit import ToolResult, ToolSet
 
 __all__ = ["Continue", "EndTurn", "Engine"]

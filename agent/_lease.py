@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from agent._commits import GroupCommit
 from agent._errors import AgentBusyError
 from agent._owner import Holder
-from agent._store import Store
+from agent.store import Store
 
 __all__ = ["Attempt", "LeaseConfig", "Leases"]
 

@@ -24,7 +24,7 @@ from agent._rebase import rebase
 from agent._registry import ToolRegistry
 from agent._rules import load_rules
 from agent._state import AgentState
-from agent._store import AgentRow, Store
+from agent.store import AgentRow, Store
 from toolkit import ToolSet
 
 __all__ = ["Fields", "Known", "LiveAgent", "Resolver", "apply_row", "fields", "merge"]

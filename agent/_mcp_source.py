@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import stdlib_tools
-from agent._store import Store
+from agent.store import Store
 from toolkit import SchemaError, Tool, ToolError
 
 if TYPE_CHECKING:

@@ -7,10 +7,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from pydantic import BaseModel
 
-from agent._archival import fts_query
 from agent._history import found_message
 from agent._messages import Message
-from agent._store import Store, record
+from agent.store import Store
 
 __all__ = ["RecallMemory", "RecallPage", "as_bound"]
 
@@ -70,34 +69,21 @@ class RecallMemory:
         A bare ``end_date`` includes that whole day.
         """
         page, page_size = max(page, 0), max(page_size, 1)
-        fts = fts_query(query)
-        if fts is None:
-            return RecallPage(results=[], total=0, page=page, pages=0)
-        where, params = "", list[str]()
-        start, end = as_bound(start_date), as_bound(end_date, end=True)
-        if start:
-            where, params = where + " AND m.created_at >= ?", [*params, start]
-        if end:
-            where, params = where + " AND m.created_at < ?", [*params, end]
-        base = (
-            # CROSS JOIN keeps the index search outermost: match first, then filter
-            "FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid "
-            f"WHERE messages_fts MATCH ? AND m.agent_id = ?{where}"
+        records, total = self._store.search_messages(
+            self._agent_id,
+            query,
+            as_bound(start_date),
+            as_bound(end_date, end=True),
+            page,
+            page_size,
         )
-        db, args = self._store.db, [fts, self._agent_id, *params]
-        total = db.execute(f"SELECT COUNT(*) {base}", args).fetchone()[0]
-        rows = db.execute(
-            f"SELECT m.* {base} ORDER BY bm25(messages_fts), m.seq DESC LIMIT ? OFFSET ?",
-            [*args, page_size, page * page_size],
-        ).fetchall()
-        results = [found_message(record(r)) for r in rows]
         return RecallPage(
-            results=results, total=total, page=page, pages=math.ceil(total / page_size)
+            results=[found_message(r) for r in records],
+            total=total,
+            page=page,
+            pages=math.ceil(total / page_size),
         )
 
     def count(self) -> int:
         """How many messages the agent has stored, in context or not."""
-        row = self._store.db.execute(
-            "SELECT COUNT(*) FROM messages WHERE agent_id = ?", (self._agent_id,)
-        ).fetchone()
-        return int(row[0])
+        return self._store.count_messages(self._agent_id)

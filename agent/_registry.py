@@ -20,9 +20,9 @@ from agent._errors import NotFoundError
 from agent._ids import new_id
 from agent._mcp_source import McpSource, McpTool, is_mcp_name
 from agent._sandbox import Sandbox
-from agent._store import Store, ToolRow
 from agent._tool_lazy import LazyTool
 from agent._tool_spec import describe, source_hash
+from agent.store import Store, ToolRow
 from toolkit import SchemaError, Tool
 
 __all__ = ["StoredTool", "ToolRegistry", "source_hash"]

@@ -17,8 +17,8 @@ from agent._lease import Leases
 from agent._live import Fields, LiveAgent, fields, merge
 from agent._memory import Block, Snapshot
 from agent._owner import Holder
-from agent._store import Store
 from agent._unit import StepWrites
+from agent.store import Store
 from toolkit import ToolResult
 
 __all__ = ["StepSaver"]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent._sandbox import Sandbox, apply, request
-from agent._store import ToolRow
 from agent._tool_spec import Recipe, build, source_hash
+from agent.store import ToolRow
 from toolkit import InjectionError, SchemaError, Tool, ToolResult
 
 if TYPE_CHECKING:

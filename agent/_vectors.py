@@ -64,6 +64,9 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self._seqs)
 
+    def __contains__(self, seq: object) -> bool:
+        return seq in self._seqs
+
     def add(self, seq: int, blob: bytes) -> None:
         """Add one vector."""
         self._seqs.append(seq)

@@ -21,7 +21,7 @@ import numpy as np
 
 from agent import AsyncClient
 from agent._archival import ArchivalMemory
-from agent._store import Store
+from agent.store import SQLiteStore as Store
 
 N = 100_000
 DIM = 1536

@@ -30,7 +30,7 @@ from agent import (
 )
 from agent._context import ContextManager, ContextState
 from agent._history import Record
-from agent._store import Store
+from agent.store import SQLiteStore as Store
 from agent._tokens import EstimateCounter, count_messages, count_tools
 from agent.testing import FunctionModel, call, calls, send
 

@@ -7,7 +7,7 @@ import pytest
 
 from agent import AsyncClient, ModelRequest, ModelResponse
 from agent._commits import GroupCommit
-from agent._store import Store
+from agent.store import SQLiteStore as Store
 from agent.testing import FunctionModel, call, send
 
 

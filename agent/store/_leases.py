@@ -1,15 +1,18 @@
-"""The turn lease's rows (see ``agent._lease``): taken, renewed and given back, in SQLite.
+"""The turn lease's rows (see ``agent._lease``): taken, renewed and given back, in portable SQL.
 
 A mixin of ``Store``, which provides the connection and its transactions.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from agent._owner import Holder
+
+if TYPE_CHECKING:
+    from agent.store._base import Connection
 
 __all__ = ["LeaseRows"]
 
@@ -17,7 +20,7 @@ __all__ = ["LeaseRows"]
 class LeaseRows:
     """The ``leases`` table: one row per agent whose turn is running."""
 
-    db: sqlite3.Connection
+    db: Connection
     transaction: Callable[[], AbstractContextManager[None]]
 
     def take_lease(self, agent_id: str, me: Holder, ttl: float, now: float) -> Holder | None:
@@ -55,7 +58,7 @@ class LeaseRows:
                 "UPDATE leases SET expires_at = ? WHERE agent_id = ? AND owner = ?",
                 (expires_at, agent_id, owner),
             )
-            return cursor.rowcount == 1
+            return bool(cursor.rowcount == 1)
 
     def lease_owner(self, agent_id: str) -> str | None:
         """Who holds the agent's lease now, if anyone."""

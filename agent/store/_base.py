@@ -1,7 +1,9 @@
-"""SQLite storage: agents, blocks (shareable), messages and tools, in one file.
+"""The store both backends share: agents, blocks, messages and leases, in portable SQL.
 
-The standard library's ``sqlite3`` in WAL mode. A step's messages and block changes are written
-in one transaction (``transaction()``), so a crash leaves the conversation consistent.
+A backend (``agent.store._sqlite``, ``agent.store._postgres``) supplies the connection, how a
+write transaction begins, and its dialect's own parts: appending messages, full-text search and
+vector search. Everything else is written here once, in the SQL both engines speak, with ``?``
+placeholders (``?1`` for a parameter used twice).
 """
 
 from __future__ import annotations
@@ -9,42 +11,49 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from agent._errors import AgentBusyError, ConfigError, NotFoundError
+from agent._errors import AgentBusyError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent._messages import ToolCall
-from agent._sql import MIGRATIONS, SCHEMA, SCHEMA_VERSION
-from agent._store_leases import LeaseRows
-from agent._store_tools import ToolRow, ToolRows
+from agent.store._leases import LeaseRows
+from agent.store._passages import PassageRows
+from agent.store._tools import ToolRows
 
-__all__ = ["AgentRow", "LeaseLost", "Store", "ToolRow", "Versions", "default_path", "record"]
-
-WAL_SIZE_LIMIT = 4 * 1024 * 1024
-"""Bytes the write-ahead log is truncated to after a checkpoint (it never stays at its peak)."""
+__all__ = [
+    "AgentRow",
+    "Connection",
+    "LeaseLost",
+    "Store",
+    "Versions",
+    "create_private",
+    "default_path",
+    "merge_patch",
+    "record",
+]
 
 VERSIONS_QUERY = """
-SELECT 'a', version, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ?1 AND in_context = 1),
-    (SELECT version FROM tools_state), 0
+SELECT 'a', '', version,
+    (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ?1 AND in_context = 1),
+    (SELECT version FROM tools_state)
 FROM agents WHERE id = ?1
 UNION ALL
 SELECT 'b', b.id, b.version, a.position, 0
 FROM agent_blocks a JOIN blocks b ON b.id = a.block_id WHERE a.agent_id = ?1
 ORDER BY 1, 4
-"""  # noqa: E501
+"""
 
 
 class LeaseLost(AgentBusyError):
     """A turn's lease was taken over while the turn ran; its step must not commit."""
 
 
-def _create_private(path: Path) -> None:
+def create_private(path: Path) -> None:
     """Create the database file readable by its owner alone (0600; a new directory 0700).
 
     The database holds conversations and tool code: other local users must not read it.
@@ -93,69 +102,47 @@ class AgentRow:
     summary_error: str | None = None
 
 
-class Store(LeaseRows, ToolRows):
-    """One SQLite database."""
+class Connection(Protocol):
+    """What the stores need of a DB-API connection (``sqlite3``'s, or the PostgreSQL adapter)."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            _create_private(Path(self.path))
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self._refuse_foreign()  # before anything is written, even the journal mode
-        try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError as e:  # a read-only directory: no room for the WAL
-            self.db.close()
-            raise ConfigError(
-                self.path, [f"cannot be opened for writing: {e} (is its directory writable?)"]
-            ) from None
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        # after each checkpoint the WAL shrinks back to this size instead of staying at its peak
-        self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-        self._depth = 0
-        self._migrate()
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open."""
 
-    def _refuse_foreign(self) -> None:
-        """Refuse a database that holds tables but is not selfedit's (nothing is written)."""
-        try:
-            tables = [r[0] for r in self.db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )]  # fmt: skip
-        except sqlite3.DatabaseError as e:  # not a database at all
-            self.db.close()
-            raise ConfigError(self.path, [f"cannot be opened as a database: {e}"]) from None
-        if tables and "schema_version" not in tables:
-            self.db.close()
-            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
-            raise ConfigError(
-                self.path,
-                [f"is not a selfedit database (it holds other tables: {shown}); open another file"],
-            )
+    def execute(self, sql: str, params: Any = ..., /) -> Any:
+        """Run one statement (``?`` placeholders); a cursor."""
 
-    def _migrate(self) -> None:
-        with self.transaction():
-            found = self.db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-            ).fetchone()
-            query = "SELECT version FROM schema_version"
-            row = self.db.execute(query).fetchone() if found else None
-            version = SCHEMA_VERSION if row is None else int(row[0])
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: schema version {version} is newer than this code")
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[step]:
-                    self.db.execute(statement)
-            for statement in SCHEMA:
-                self.db.execute(statement)
-            self.db.execute("DELETE FROM schema_version")
-            self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    def executemany(self, sql: str, params: Iterable[Any], /) -> Any:
+        """Run one statement once per parameter set."""
 
     def close(self) -> None:
-        """Close the connection (checkpointing the WAL first)."""
-        self.checkpoint()
+        """Close the connection."""
+
+
+class Store(LeaseRows, ToolRows, PassageRows):
+    """One database: the SQL both backends share, written in the subset both speak.
+
+    A backend supplies the connection (``db``), how a write transaction begins, and what its
+    dialect does differently: appending messages, full-text and vector search.
+    """
+
+    db: Connection
+    path: str
+    """Where the data lives: a file, ``:memory:``, or a PostgreSQL URL (password hidden)."""
+    errors: tuple[type[Exception], ...] = ()
+    """The backend's own error classes (a failed write, a lost connection)."""
+    block_order = "rowid"
+    """The column that orders blocks by creation."""
+
+    def __init__(self) -> None:
+        self._depth = 0
+
+    def _begin(self) -> None:
+        """Open a write transaction: one writer at a time, across processes and hosts."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connection."""
         self.db.close()
 
     @contextlib.contextmanager
@@ -168,7 +155,7 @@ class Store(LeaseRows, ToolRows):
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self._begin()
         self._depth = 1
         try:
             yield
@@ -184,14 +171,21 @@ class Store(LeaseRows, ToolRows):
         if self.db.in_transaction:
             try:
                 self.db.execute("ROLLBACK")
-            except sqlite3.Error:  # SQLite already rolled back (disk full, I/O error)
+            except self.errors:  # the database already rolled back (disk full, I/O error)
                 pass
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database and truncate it (after a storage failure, on close)."""
-        with contextlib.suppress(sqlite3.Error):  # busy readers, a closed database: not now
-            if self.path != ":memory:" and not self.db.in_transaction:
-                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Give storage back after a failure (SQLite's WAL); nothing to do by default."""
+
+    def search_messages(
+        self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
+    ) -> tuple[list[Record], int]:
+        """One page of the agent's messages matching ``query``, best first, and the total.
+
+        Full text over each message's ``search_text`` (tool plumbing has none), within
+        ``start <= created_at < end`` (stored UTC ISO text) when given.
+        """
+        raise NotImplementedError
 
     # -- agents --------------------------------------------------------------------------
 
@@ -293,7 +287,8 @@ class Store(LeaseRows, ToolRows):
             stored = self.versioned_block(block.id)
             versions[block.id] = self.save_block(block) if stored is None else stored[1]
             self.db.execute(
-                "INSERT OR REPLACE INTO agent_blocks VALUES (?, ?, ?)",
+                "INSERT INTO agent_blocks VALUES (?, ?, ?) ON CONFLICT (agent_id, block_id) "
+                "DO UPDATE SET position = excluded.position",
                 (agent_id, block.id, position),
             )
         return versions
@@ -325,8 +320,8 @@ class Store(LeaseRows, ToolRows):
         if not rows or rows[0][0] != "a":
             return None
         head = rows[0]
-        blocks = tuple((r[1], int(r[2])) for r in rows[1:])
-        return Versions(int(head[1]), int(head[2]), int(head[3]), blocks)
+        blocks = tuple((str(r[1]), int(r[2])) for r in rows[1:])
+        return Versions(int(head[2]), int(head[3]), int(head[4]), blocks)
 
     def check_lease(self, agent_id: str, owner: str) -> int:
         """Inside a step's commit: does its turn still hold the agent's lease?
@@ -372,13 +367,21 @@ class Store(LeaseRows, ToolRows):
         return row is not None
 
     def update_settings(self, agent_id: str, changes: dict[str, Any]) -> bool:
-        """Set keys of an agent's settings (JSON), a new agent version; False if no agent."""
-        row = self.db.execute(
-            "UPDATE agents SET settings = json_patch(settings, ?), version = version + 1 "
-            "WHERE id = ? RETURNING version",
-            (json.dumps(changes), agent_id),
-        ).fetchone()
-        return row is not None
+        """Merge keys into an agent's settings (JSON merge patch), a new agent version.
+
+        False if there is no agent.
+        """
+        with self.transaction():
+            row = self.db.execute("SELECT settings FROM agents WHERE id = ?", (agent_id,))
+            found = row.fetchone()
+            if found is None:
+                return False
+            merged = merge_patch(json.loads(found[0]), changes)
+            self.db.execute(
+                "UPDATE agents SET settings = ?, version = version + 1 WHERE id = ?",
+                (json.dumps(merged), agent_id),
+            )
+            return True
 
     def update_running(
         self,
@@ -414,19 +417,11 @@ class Store(LeaseRows, ToolRows):
             (agent_id,),
         )
 
-    def embedded_passages(self, agent_id: str) -> int:
-        """How many of the agent's archival passages have a vector."""
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM passages WHERE agent_id = ? AND embedding IS NOT NULL",
-            (agent_id,),
-        ).fetchone()
-        return int(row[0])
-
     def add_agent_block(self, agent_id: str, block_id: str) -> None:
         """Attach a stored block after the agent's others (a new agent version)."""
         self.db.execute(
-            "INSERT OR IGNORE INTO agent_blocks VALUES (?1, ?2, (SELECT COALESCE(MAX(position), "
-            "-1) + 1 FROM agent_blocks WHERE agent_id = ?1))",
+            "INSERT INTO agent_blocks SELECT ?1, ?2, COALESCE(MAX(position), -1) + 1 "
+            "FROM agent_blocks WHERE agent_id = ?1 ON CONFLICT DO NOTHING",
             (agent_id, block_id),
         )
         self.db.execute("UPDATE agents SET version = version + 1 WHERE id = ?", (agent_id,))
@@ -441,7 +436,8 @@ class Store(LeaseRows, ToolRows):
     def all_blocks(self, label: str | None = None) -> list[Block]:
         """Every stored block (with this label, if given), oldest first."""
         rows = self.db.execute(
-            "SELECT * FROM blocks WHERE ?1 IS NULL OR label = ?1 ORDER BY rowid", (label,)
+            f"SELECT * FROM blocks WHERE ?1 IS NULL OR label = ?1 ORDER BY {self.block_order}",
+            (label,),
         ).fetchall()
         return [_block(r) for r in rows]
 
@@ -473,7 +469,7 @@ class Store(LeaseRows, ToolRows):
         """Append records to an agent's history (in context); the last one's seq, if any."""
         if not records:
             return None
-        self.db.executemany(
+        return self._insert_messages(
             "INSERT INTO messages (id, agent_id, role, content, tool_calls, tool_call_id, name,"
             " status, created_at, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -485,8 +481,10 @@ class Store(LeaseRows, ToolRows):
                 for r in records
             ],
         )  # fmt: skip
-        # the FTS trigger's own inserts do not count: this is the last message's seq
-        return int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+    def _insert_messages(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run the insert for every row; the last row's seq."""
+        raise NotImplementedError
 
     def messages(
         self,
@@ -503,8 +501,11 @@ class Store(LeaseRows, ToolRows):
         where = "agent_id = ?" + (" AND in_context = 1" if in_context else "")
         if skip_receipts:
             where += " AND NOT (role = 'tool' AND name = 'send_message' AND status != 'error')"
-        query = f"SELECT * FROM messages WHERE {where} ORDER BY seq DESC LIMIT ?"
-        rows = self.db.execute(query, (agent_id, -1 if limit is None else limit)).fetchall()
+        query = f"SELECT * FROM messages WHERE {where} ORDER BY seq DESC"
+        if limit is None:
+            rows = self.db.execute(query, (agent_id,)).fetchall()
+        else:
+            rows = self.db.execute(query + " LIMIT ?", (agent_id, limit)).fetchall()
         return [record(r) for r in reversed(rows)]
 
     def last_reply(self, agent_id: str) -> list[Record]:
@@ -521,7 +522,7 @@ class Store(LeaseRows, ToolRows):
         return [record(r) for r in rows]
 
 
-def _agent_row(r: sqlite3.Row) -> AgentRow:
+def _agent_row(r: Mapping[str, Any]) -> AgentRow:
     return AgentRow(
         r["id"], r["name"], r["system"], r["model"], r["embedding"], r["max_steps"],
         datetime.fromisoformat(r["created_at"]), json.loads(r["tools"]),
@@ -529,17 +530,30 @@ def _agent_row(r: sqlite3.Row) -> AgentRow:
     )  # fmt: skip
 
 
-def _block(r: sqlite3.Row) -> Block:
+def _block(r: Mapping[str, Any]) -> Block:
     return Block(
         id=r["id"], label=r["label"], value=r["value"], limit=r["limit"],
         description=r["description"], read_only=bool(r["read_only"]),
     )  # fmt: skip
 
 
-def record(r: sqlite3.Row) -> Record:
+def record(r: Mapping[str, Any]) -> Record:
     """A ``messages`` row as a ``Record``."""
     calls = [ToolCall(**c) for c in json.loads(r["tool_calls"])] if r["tool_calls"] else []
     return Record(
         r["role"], r["content"], calls, r["tool_call_id"], r["status"], r["id"],
         datetime.fromisoformat(r["created_at"]), r["name"],
     )  # fmt: skip
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """``patch`` applied to ``target`` as a JSON merge patch (RFC 7396): ``None`` deletes."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged

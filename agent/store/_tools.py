@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.store._base import Connection
 
 __all__ = ["ToolRow", "ToolRows"]
 
@@ -35,7 +37,7 @@ class ToolRow:
 class ToolRows:
     """The ``tools`` table."""
 
-    db: sqlite3.Connection
+    db: Connection
 
     def save_tool(self, row: ToolRow, created_at: datetime) -> ToolRow:
         """Insert or update a tool by name (keeping its id); the row as stored, new version."""
@@ -66,7 +68,7 @@ class ToolRows:
         return [_tool_row(r) for r in rows]
 
 
-def _tool_row(r: sqlite3.Row) -> ToolRow:
+def _tool_row(r: Any) -> ToolRow:
     """A ``tools`` row as data; a malformed field reads as empty (the registry says what broke)."""
     schema, spec = _json_object(r["schema"]), _json_object(r["spec"])
     return ToolRow(

@@ -1,0 +1,309 @@
+"""PostgreSQL + pgvector, the backend for several processes or hosts on one database.
+
+psycopg 3 (the ``postgres`` extra). The shared SQL of ``Store`` runs unchanged: the connection
+adapter turns its ``?`` placeholders into psycopg's. A write transaction takes a transaction-level
+advisory lock first, so writes serialize exactly as SQLite's ``BEGIN IMMEDIATE`` does, across
+processes and hosts: leases, compare-and-set block writes and read-modify-write updates need
+nothing else. Full text is PostgreSQL's (``tsvector`` + GIN); vectors are pgvector's with an HNSW
+index, and a hybrid search fuses both by reciprocal rank inside one query.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import pq
+
+from agent._errors import ConfigError
+from agent._history import Record
+from agent.store._base import Store, record
+from agent.store._passages import (
+    LEXICAL_CANDIDATES,
+    RRF_K,
+    SEMANTIC_CANDIDATES,
+    TagMatch,
+    query_words,
+    tag_filter,
+)
+from agent.store._postgres_schema import (
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TEXT_CONFIG,
+    hnsw_index,
+)
+
+__all__ = ["PostgresStore", "hidden_password", "ts_query"]
+
+_PLACEHOLDER = re.compile(r"\?(\d*)")
+
+
+def hidden_password(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and ``Store.path``)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def ts_query(text: str) -> str | None:
+    """A safe ``to_tsquery`` text from free text: each word quoted, any word may match."""
+    return " | ".join(f"'{w}'" for w in query_words(text)) or None
+
+
+def vector_text(vector: Sequence[float]) -> str:
+    """A vector in pgvector's text form."""
+    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+
+
+class Row(tuple[Any, ...]):
+    """A result row, read by position or by column name (like ``sqlite3.Row``)."""
+
+    names: ClassVar[dict[str, int]] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        """The column names, in order."""
+        return list(self.names)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+    names = {c.name: i for i, c in enumerate(cursor.description or ())}
+    kind = type("Row", (Row,), {"names": names, "__slots__": ()})
+    return lambda values: kind(values)
+
+
+class PgConnection:
+    """A psycopg connection that speaks the shared SQL: ``?`` and ``?1`` placeholders."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        self._sql: dict[str, tuple[str, list[int] | None]] = {}
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (or failed and not yet rolled back)."""
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def _translate(self, sql: str) -> tuple[str, list[int] | None]:
+        """Psycopg's form of ``sql``, and for numbered placeholders, the order of parameters."""
+        found = self._sql.get(sql)
+        if found is None:
+            numbered: list[int] = []
+
+            def mark(m: re.Match[str]) -> str:
+                if m.group(1):
+                    numbered.append(int(m.group(1)) - 1)
+                return "%s"
+
+            text = _PLACEHOLDER.sub(mark, sql.replace("%", "%%"))
+            found = self._sql[sql] = (text, numbered or None)
+        return found
+
+    def _params(self, order: list[int] | None, params: Any) -> list[Any]:
+        values = [int(v) if isinstance(v, bool) else v for v in params]
+        return values if order is None else [values[i] for i in order]
+
+    def execute(self, sql: str, params: Any = (), /) -> Any:
+        """Run one statement; its cursor."""
+        text, order = self._translate(sql)
+        return self.raw.execute(text, self._params(order, params))
+
+    def executemany(self, sql: str, params: Iterable[Any], /) -> Any:
+        """Run one statement once per parameter set."""
+        text, order = self._translate(sql)
+        cursor = self.raw.cursor()
+        cursor.executemany(text, [self._params(order, p) for p in params])
+        return cursor
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.raw.close()
+
+
+class PostgresStore(Store):
+    """One PostgreSQL database (its tables in the connection's current schema)."""
+
+    db: PgConnection
+    errors = (psycopg.Error,)
+    block_order = "seq"
+    vector_columns = ", embedding, dims"
+    vector_marks = ", ?::vector, ?"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.path = hidden_password(url)
+        try:
+            raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+        except psycopg.Error as e:
+            raise ConfigError(self.path, [f"cannot be reached: {_first_line(e)}"]) from None
+        self.db = PgConnection(raw)
+        self._hnsw: set[int] = set()
+        # filtered nearest-neighbour scans keep going until they have enough rows
+        raw.execute("SET hnsw.iterative_scan = relaxed_order")
+        try:
+            schema = str(self.db.execute("SELECT current_schema()").fetchone()[0])
+            self._lock_key = zlib.crc32(f"selfedit:{schema}".encode())
+            self._open(schema)
+        except BaseException:
+            raw.close()
+            raise
+
+    def _open(self, schema: str) -> None:
+        """Check what is there, then create or migrate the tables (refusing before any write)."""
+        tables = {r[0] for r in self.db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", (schema,)
+        )}  # fmt: skip
+        if tables and "schema_version" not in tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise ConfigError(
+                self.path,
+                [f"schema {schema!r} is not selfedit's (it holds other tables: {shown}); "
+                 "use another database or schema"],
+            )  # fmt: skip
+        version = SCHEMA_VERSION
+        if tables:
+            row = self.db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            version = SCHEMA_VERSION if row[0] is None else int(row[0])
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                self.path,
+                [f"has schema version {version}, newer than this selfedit's ({SCHEMA_VERSION}): "
+                 "upgrade selfedit to open it"],
+            )  # fmt: skip
+        if version == SCHEMA_VERSION and "passages" in tables:
+            self._hnsw = self._indexed_dims()
+            return
+        self._ensure_vector()
+        with self.transaction():
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(step, ()):
+                    self.db.raw.execute(statement)
+            for statement in SCHEMA:
+                self.db.raw.execute(statement)
+            self.db.execute("DELETE FROM schema_version")
+            self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        self._hnsw = self._indexed_dims()
+
+    def _ensure_vector(self) -> None:
+        """The pgvector extension, created if this database lacks it (it needs the right)."""
+        if self.db.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
+            return
+        try:
+            self.db.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as e:
+            raise ConfigError(
+                self.path,
+                [f"needs the pgvector extension: {_first_line(e)} (ask an administrator to run "
+                 "CREATE EXTENSION vector in this database)"],
+            ) from None  # fmt: skip
+
+    def _indexed_dims(self) -> set[int]:
+        rows = self.db.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND indexname LIKE 'passages_hnsw_%'"
+        ).fetchall()
+        return {int(str(r[0]).rsplit("_", 1)[1]) for r in rows}
+
+    def _begin(self) -> None:
+        # one round trip: the transaction and the write lock every writer of this schema takes
+        self.db.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
+
+    # -- messages ------------------------------------------------------------------------
+
+    def _insert_messages(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        head, values = sql.split(" VALUES ", 1)
+        text = f"{head} VALUES {', '.join([values] * len(rows))} RETURNING seq"
+        found = self.db.execute(text, [v for row in rows for v in row]).fetchall()
+        return max(int(r[0]) for r in found)
+
+    def search_messages(
+        self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
+    ) -> tuple[list[Record], int]:
+        """One page of the agent's messages matching ``query``, best first; the total."""
+        words = ts_query(query)
+        if words is None:
+            return [], 0
+        where, params = "", list[Any]()
+        if start:
+            where, params = where + " AND m.created_at >= ?", [*params, start]
+        if end:
+            where, params = where + " AND m.created_at < ?", [*params, end]
+        base = (
+            f"FROM messages m, to_tsquery('{TEXT_CONFIG}', ?) q "
+            f"WHERE m.agent_id = ? AND m.search_tsv @@ q{where}"
+        )
+        args = [words, agent_id, *params]
+        rows = self.db.execute(
+            f"SELECT m.*, COUNT(*) OVER () AS total {base} "
+            "ORDER BY ts_rank_cd(m.search_tsv, q) DESC, m.seq DESC LIMIT ? OFFSET ?",
+            [*args, size, page * size],
+        ).fetchall()
+        if rows:
+            total = int(rows[0]["total"])
+        else:
+            total = int(self.db.execute(f"SELECT COUNT(*) {base}", args).fetchone()[0])
+        return [record(r) for r in rows], total
+
+    # -- passages ------------------------------------------------------------------------
+
+    def _vector_values(self, vector: Sequence[float] | None) -> tuple[Any, ...]:
+        if vector is None:
+            return (None, None)
+        if len(vector) not in self._hnsw:
+            self.db.raw.execute(hnsw_index(len(vector)))
+            self._hnsw.add(len(vector))
+        return (vector_text(vector), len(vector))
+
+    def search_passages(
+        self,
+        agent_id: str,
+        query: str,
+        vector: Sequence[float] | None,
+        tags: list[str],
+        match: TagMatch,
+        page: int,
+        size: int,
+    ) -> tuple[list[Any], int]:
+        """One page of matches, best first, and the total (see ``PassageRows``)."""
+        words = ts_query(query) or ""
+        where, tag_params = tag_filter(tags, match)
+        lexical = (
+            "SELECT p.seq, row_number() OVER (ORDER BY ts_rank_cd(p.text_tsv, q) DESC, p.seq) AS r"
+            f" FROM passages p, to_tsquery('{TEXT_CONFIG}', ?) q"
+            f" WHERE p.agent_id = ? AND p.text_tsv @@ q{where}"
+        )
+        params: list[Any] = [words, agent_id, *tag_params]
+        if vector is None:
+            ranked = lexical
+        else:
+            dims = len(vector)
+            ranked = (
+                f"(SELECT * FROM ({lexical}) l ORDER BY r LIMIT {LEXICAL_CANDIDATES}) UNION ALL "
+                "SELECT seq, row_number() OVER (ORDER BY d, seq) FROM ("
+                f"SELECT p.seq, p.embedding::vector({dims}) <=> ?::vector({dims}) AS d"
+                f" FROM passages p WHERE p.agent_id = ? AND p.dims = {dims}{where}"
+                f" ORDER BY d LIMIT {SEMANTIC_CANDIDATES}) s"
+            )
+            params += [vector_text(vector), agent_id, *tag_params]
+        row = self.db.execute(
+            f"WITH fused AS (SELECT seq, SUM(1.0 / ({RRF_K} + r)) AS score FROM ({ranked}) u "
+            "GROUP BY seq) SELECT (SELECT COUNT(*) FROM fused), "
+            "ARRAY(SELECT seq FROM fused ORDER BY score DESC, seq LIMIT ? OFFSET ?)",
+            [*params, size, page * size],
+        ).fetchone()
+        return self.passages_by_seq([int(s) for s in row[1]]), int(row[0])
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -1,0 +1,104 @@
+"""The PostgreSQL schema: SQLite's tables and columns, with PostgreSQL's own indexes.
+
+Column names and types follow ``_sqlite_schema`` so the shared SQL reads both alike (flags and
+times stay INTEGER and ISO text). Full text is a generated ``tsvector`` column with a GIN index;
+vectors are pgvector columns with an HNSW index per dimension (``hnsw_index``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "TEXT_CONFIG", "hnsw_index"]
+
+SCHEMA_VERSION = 2
+"""The same number as SQLite's: both backends hold the same data at the same version."""
+TEXT_CONFIG = "english"
+"""The text search configuration (stemming and stop words, like SQLite's porter tokenizer)."""
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS agents (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, system TEXT NOT NULL, model TEXT NOT NULL,
+        embedding TEXT, max_steps INTEGER NOT NULL, created_at TEXT NOT NULL,
+        tools TEXT NOT NULL, settings TEXT NOT NULL DEFAULT '{}',
+        summary TEXT NOT NULL DEFAULT '', summarized INTEGER NOT NULL DEFAULT 0,
+        summary_error TEXT, version INTEGER NOT NULL DEFAULT 1
+    )""",
+    "CREATE INDEX IF NOT EXISTS agents_created ON agents (created_at)",
+    """CREATE TABLE IF NOT EXISTS blocks (
+        seq BIGSERIAL UNIQUE, id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL,
+        "limit" INTEGER NOT NULL, description TEXT, read_only INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    )""",
+    """CREATE TABLE IF NOT EXISTS leases (
+        agent_id TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+        acquired_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS leases_owner ON leases (owner)",
+    """CREATE TABLE IF NOT EXISTS agent_blocks (
+        agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        block_id TEXT NOT NULL REFERENCES blocks(id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (agent_id, block_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS agent_blocks_block ON agent_blocks (block_id)",
+    f"""CREATE TABLE IF NOT EXISTS messages (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        role TEXT NOT NULL, content TEXT NOT NULL, tool_calls TEXT, tool_call_id TEXT,
+        name TEXT, status TEXT, created_at TEXT NOT NULL,
+        in_context INTEGER NOT NULL DEFAULT 1, search_text TEXT NOT NULL DEFAULT '',
+        search_tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_CONFIG}', search_text)) STORED
+    )""",
+    "CREATE INDEX IF NOT EXISTS messages_context ON messages (agent_id, in_context, seq)",
+    "CREATE INDEX IF NOT EXISTS messages_search ON messages USING GIN (search_tsv)",
+    """CREATE TABLE IF NOT EXISTS tools (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
+        source_hash TEXT, created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+        reference TEXT, spec TEXT NOT NULL DEFAULT '{}',
+        override INTEGER NOT NULL DEFAULT 0, sandbox INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE TABLE IF NOT EXISTS tools_state (version INTEGER NOT NULL)",
+    "INSERT INTO tools_state SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM tools_state)",
+    # one number that moves with every write to the tools or MCP servers
+    """CREATE OR REPLACE FUNCTION selfedit_tools_changed() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN UPDATE tools_state SET version = version + 1; RETURN NULL;
+        END $$""",
+    """CREATE OR REPLACE TRIGGER tools_changed AFTER INSERT OR UPDATE OR DELETE ON tools
+        FOR EACH STATEMENT EXECUTE FUNCTION selfedit_tools_changed()""",
+    """CREATE TABLE IF NOT EXISTS mcp_servers (
+        name TEXT PRIMARY KEY, config TEXT NOT NULL, tools TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1
+    )""",
+    """CREATE OR REPLACE TRIGGER mcp_servers_changed AFTER INSERT OR UPDATE OR DELETE
+        ON mcp_servers FOR EACH STATEMENT EXECUTE FUNCTION selfedit_tools_changed()""",
+    f"""CREATE TABLE IF NOT EXISTS passages (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        text TEXT NOT NULL, text_hash TEXT NOT NULL, tags TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        embedding vector, dims INTEGER,  -- unit length; dims picks the HNSW index
+        text_tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_CONFIG}', text)) STORED,
+        UNIQUE (agent_id, text_hash)
+    )""",
+    "CREATE INDEX IF NOT EXISTS passages_agent ON passages (agent_id, seq)",
+    "CREATE INDEX IF NOT EXISTS passages_text ON passages USING GIN (text_tsv)",
+    """CREATE TABLE IF NOT EXISTS passage_tags (
+        passage_seq BIGINT NOT NULL REFERENCES passages(seq) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (tag, passage_seq)
+    )""",
+    "CREATE INDEX IF NOT EXISTS passage_tags_seq ON passage_tags (passage_seq)",
+)
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+"""What turns a database of the version before into this one (PostgreSQL starts at 2)."""
+
+
+def hnsw_index(dims: int) -> str:
+    """The HNSW index (cosine) over the passages' vectors of ``dims`` dimensions."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS passages_hnsw_{dims} ON passages USING hnsw "
+        f"((embedding::vector({dims})) vector_cosine_ops) WHERE dims = {dims}"
+    )
