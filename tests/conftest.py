@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _postgres import drop_schema, fresh_url
 
 from agent.testing import block_real_models
-from _postgres import drop_schema, fresh_url
 
 
 @pytest.fixture(autouse=True)

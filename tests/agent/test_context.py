@@ -30,8 +30,8 @@ from agent import (
 )
 from agent._context import ContextManager, ContextState
 from agent._history import Record
-from agent.store import SQLiteStore as Store
 from agent._tokens import EstimateCounter, count_messages, count_tools
+from agent.store import SQLiteStore as Store
 from agent.testing import FunctionModel, call, calls, send
 
 MakeClient = Callable[..., AsyncClient]
