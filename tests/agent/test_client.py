@@ -1,4 +1,7 @@
-"""The client API: agents, messages, blocks, core memory and tools, sync and async."""
+"""The client API: agents, messages, blocks, core memory and tools, sync and async.
+
+Every test runs on both backends (the ``database`` fixture): SQLite and PostgreSQL.
+"""
 
 import threading
 from collections.abc import Callable
@@ -24,6 +27,8 @@ from agent.testing import ScriptedModel, call, send
 
 MakeClient = Callable[..., Client]
 MakeAsyncClient = Callable[..., AsyncClient]
+
+pytestmark = pytest.mark.usefixtures("database")
 
 
 def user(content: str = "hi") -> list[dict[str, Any]]:
@@ -388,7 +393,7 @@ def test_a_tool_editing_agent_state_memory_is_persisted(make_client: MakeClient)
     assert "Name: Alice" in model.requests[1].messages[0]["content"]
 
 
-def test_a_tool_adding_a_block_is_persisted(make_client: MakeClient, tmp_path: Any) -> None:
+def test_a_tool_adding_a_block_is_persisted(make_client: MakeClient, database: str) -> None:
     def add_notes(agent_state: "AgentState") -> str:
         """Add a notes block to memory."""
         from agent import Block  # stored tools are rebuilt from source: imports go inside
@@ -396,29 +401,27 @@ def test_a_tool_adding_a_block_is_persisted(make_client: MakeClient, tmp_path: A
         agent_state.memory.add_block(Block(label="notes", value="first note"))
         return "ok"
 
-    path = tmp_path / "agents.db"
-    first = make_client(path, model=ScriptedModel([call("add_notes"), send("ok")]))
+    first = make_client(database, model=ScriptedModel([call("add_notes"), send("ok")]))
     stored = first.tools.upsert_from_function(func=add_notes)
     agent = first.agents.create(memory_blocks=[{"label": "human"}], tool_ids=[stored.id])
     first.agents.messages.create(agent_id=agent.id, messages=user())
     first.close()
-    second = make_client(path, model=ScriptedModel())
+    second = make_client(database, model=ScriptedModel())
     assert [b.label for b in second.agents.blocks.list(agent.id)] == ["human", "notes"]
 
 
-def test_a_tool_changing_a_description_is_persisted(make_client: MakeClient, tmp_path: Any) -> None:
+def test_a_tool_changing_a_description_is_persisted(make_client: MakeClient, database: str) -> None:
     def describe(agent_state: "AgentState") -> str:
         """Describe the human block."""
         agent_state.memory.get_block("human").description = "Facts about the user"
         return "ok"
 
-    path = tmp_path / "agents.db"
-    first = make_client(path, model=ScriptedModel([call("describe"), send("ok")]))
+    first = make_client(database, model=ScriptedModel([call("describe"), send("ok")]))
     stored = first.tools.upsert_from_function(func=describe)
     agent = first.agents.create(memory_blocks=[{"label": "human"}], tool_ids=[stored.id])
     first.agents.messages.create(agent_id=agent.id, messages=user())
     first.close()
-    second = make_client(path, model=ScriptedModel())
+    second = make_client(database, model=ScriptedModel())
     human = second.agents.blocks.retrieve(agent.id, block_label="human")
     assert human.description == "Facts about the user"
 
@@ -426,8 +429,8 @@ def test_a_tool_changing_a_description_is_persisted(make_client: MakeClient, tmp
 # -- closing the sync client -------------------------------------------------------------
 
 
-def test_close_releases_the_event_loop() -> None:
-    client = Client(":memory:")
+def test_close_releases_the_event_loop(database: str) -> None:
+    client = Client(database)
     client.close()
     loop = client._portal.loop
     try:
@@ -437,8 +440,8 @@ def test_close_releases_the_event_loop() -> None:
             loop.close()
 
 
-def test_close_twice_returns() -> None:
-    client = Client(":memory:")
+def test_close_twice_returns(database: str) -> None:
+    client = Client(database)
     client.close()
     second = threading.Thread(target=client.close, daemon=True)
     second.start()
@@ -450,8 +453,8 @@ def test_close_twice_returns() -> None:
             client._portal.loop.close()
 
 
-def test_context_manager_closes(make_client: MakeClient) -> None:
-    with Client(":memory:", model=ScriptedModel()) as client:
+def test_context_manager_closes(database: str) -> None:
+    with Client(database, model=ScriptedModel()) as client:
         client.agents.create()
     assert not client._portal._thread.is_alive()
     if not client._portal.loop.is_closed():
@@ -488,12 +491,12 @@ def test_a_block_given_to_create_is_copied(make_client: Callable[..., Client]) -
 
 
 def test_leaving_a_stream_early_releases_the_agent_and_undoes_the_step(
-    make_client: Callable[..., Client], tmp_path: Any
+    make_client: Callable[..., Client],
 ) -> None:
     model = ScriptedModel(
         [call("core_memory_append", label="human", content="likes tea"), send("hi"), send("next")]
     )
-    client = make_client(tmp_path / "db.sqlite", model=model)
+    client = make_client(model=model)
     agent = client.agents.create(memory_blocks=[{"label": "human", "value": ""}])
     for _ in client.agents.messages.create_stream(agent_id=agent.id, messages=user()):
         break
