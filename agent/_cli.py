@@ -1,4 +1,4 @@
-"""The ``selfedit`` command line: ``schema``, ``chat``, ``agents``, ``serve``, ``mcp serve``.
+"""The ``selfedit`` command line: ``schema``, ``chat``, ``agents``, ``serve``, ``mcp``, ``db``.
 
 ``selfedit schema FILE_OR_MODULE [--name NAME ...] [--strict | --loose]`` prints the OpenAI
 schema of every ``@tool`` in a file or module (or of plain documented functions named with
@@ -6,6 +6,9 @@ schema of every ``@tool`` in a file or module (or of plain documented functions 
 
 ``selfedit mcp serve FILE_OR_MODULE [--http [--port PORT]]`` offers the same tools to MCP hosts
 (over stdio, or streamable HTTP on loopback; see docs/mcp.md).
+
+``selfedit db copy SRC DST`` copies a database (a SQLite file into PostgreSQL, say) into an
+empty one and compares every table's row count (see docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from agent._chat import add_commands
+from agent.store import copy_store, open_store
 from toolkit import SchemaError, SelfeditError, Tool
 
 __all__ = ["main"]
@@ -104,7 +108,39 @@ def _parser() -> argparse.ArgumentParser:
     add_commands(commands)
     _add_serve(commands)
     _add_mcp(commands)
+    _add_db(commands)
     return parser
+
+
+def _add_db(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``selfedit db copy``."""
+    db = commands.add_parser("db", help="copy a database")
+    verbs = db.add_subparsers(dest="verb", required=True)
+    copy = verbs.add_parser("copy", help="copy every agent, message, passage and tool")
+    copy.add_argument("source", metavar="SRC", help="a SQLite file or a postgresql:// URL")
+    copy.add_argument("target", metavar="DST", help="an empty database: a file or a URL")
+    copy.set_defaults(run=_db_copy)
+
+
+def _db_copy(args: argparse.Namespace) -> int:
+    if args.source != ":memory:" and "://" not in args.source and not Path(args.source).is_file():
+        raise _Refused(f"no database file {args.source!r}")
+    source = open_store(args.source)
+    try:
+        target = open_store(args.target)
+        try:
+            report = copy_store(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(f"copied {source.path} -> {target.path}")
+    for line in report.lines():
+        print(f"  {line}")
+    if not report.ok:
+        print("error: the row counts differ (see MISMATCH above)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _add_mcp(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agent._errors import ConfigError
 from agent.store._base import AgentRow, LeaseLost, Store, Versions, default_path, record
+from agent.store._copy import CopyReport, copy_store
 from agent.store._passages import TagMatch
 from agent.store._sqlite import SQLiteStore
 from agent.store._tools import ToolRow
@@ -19,12 +20,14 @@ from agent.store._tools import ToolRow
 __all__ = [
     "DATABASE_URL_ENV",
     "AgentRow",
+    "CopyReport",
     "LeaseLost",
     "SQLiteStore",
     "Store",
     "TagMatch",
     "ToolRow",
     "Versions",
+    "copy_store",
     "default_path",
     "is_url",
     "open_store",

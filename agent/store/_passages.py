@@ -73,6 +73,10 @@ class PassageRows:
         """A vector as the backend stores it (``None``: no vector)."""
         raise NotImplementedError
 
+    def read_vector(self, stored: Any) -> list[float] | None:
+        """A vector as read back from the ``embedding`` column (``None``: no vector)."""
+        raise NotImplementedError
+
     def passage_by_hash(self, agent_id: str, digest: str) -> Row | None:
         """The agent's passage with this text hash, or ``None``."""
         return self.db.execute(

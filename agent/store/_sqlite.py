@@ -15,7 +15,7 @@ from typing import Any
 
 from agent._errors import ConfigError
 from agent._history import Record
-from agent._vectors import VectorIndex, to_blob
+from agent._vectors import VectorIndex, from_blob, to_blob
 from agent.store._base import Store, create_private, record
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
@@ -155,6 +155,10 @@ class SQLiteStore(Store):
 
     def _vector_values(self, vector: Sequence[float] | None) -> tuple[Any, ...]:
         return (None if vector is None else to_blob(vector),)
+
+    def read_vector(self, stored: Any) -> list[float] | None:
+        """A float32 blob back as a list."""
+        return None if stored is None else list(from_blob(stored))
 
     def delete_passage(self, agent_id: str, passage_id: str) -> int | None:
         """Delete one of the agent's passages; its seq, or ``None`` if there is none."""
