@@ -265,6 +265,10 @@ class PostgresStore(Store):
             self._hnsw.add(len(vector))
         return (vector_text(vector), len(vector))
 
+    def read_vector(self, stored: Any) -> list[float] | None:
+        """Pgvector's text form back as a list."""
+        return None if stored is None else [float(x) for x in str(stored).strip("[]").split(",")]
+
     def search_passages(
         self,
         agent_id: str,
