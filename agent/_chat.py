@@ -14,7 +14,12 @@ from agent._printing import RULE, format_message
 from agent._state import AgentState
 from agent._sync import Client
 
-__all__ = ["add_commands"]
+__all__ = ["DB_HELP", "add_commands"]
+
+DB_HELP = (
+    "a SQLite file or a postgresql:// URL (default: $SELFEDIT_DATABASE_URL, else "
+    "~/.selfedit/selfedit.db)"
+)
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 
@@ -122,7 +127,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``chat`` and ``agents`` to the ``selfedit`` parser."""
-    db = {"default": None, "help": "the database (default: ~/.selfedit/selfedit.db)"}
+    db = {"default": None, "help": DB_HELP}
     chat = commands.add_parser("chat", help="talk to an agent (created if new)")
     chat.add_argument("--agent", default="assistant", help="agent name or id")
     chat.add_argument(

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from agent._chat import add_commands
+from agent._chat import DB_HELP, add_commands
 from agent.store import copy_store, open_store
 from toolkit import SchemaError, SelfeditError, Tool
 
@@ -191,7 +191,7 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve = commands.add_parser("serve", help="serve Letta's REST API (needs selfedit[server])")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     serve.add_argument("--port", type=int, default=8283)
-    serve.add_argument("--db", default=None, help="the database (default ~/.selfedit/selfedit.db)")
+    serve.add_argument("--db", default=None, help=DB_HELP)
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.add_argument(
         "--token",

@@ -57,8 +57,9 @@ def create_app(
 
     Args:
         client_or_path: an ``AsyncClient`` to serve (the caller closes it), or the database
-            (a SQLite path or ``":memory:"``; default ``~/.selfedit/selfedit.db``), opened
-            here and closed when the server stops.
+            (a SQLite path, ``":memory:"`` or a ``postgresql://`` URL; by default
+            ``$SELFEDIT_DATABASE_URL``, else ``~/.selfedit/selfedit.db``), opened here and
+            closed when the server stops.
         token: when set, every request needs ``Authorization: Bearer <token>`` (else 401).
         max_body: the largest request body in bytes (else 413).
         model: a model every agent uses, whatever it was created with (a stand-in for tests
