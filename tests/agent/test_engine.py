@@ -1,4 +1,7 @@
-"""The step engine: tool calls, send_message, nudges, max_steps, loop cuts, errors, usage."""
+"""The step engine: tool calls, send_message, nudges, max_steps, loop cuts, errors, usage.
+
+Every test runs on both backends (the ``database`` fixture): SQLite and PostgreSQL.
+"""
 
 import json
 from collections.abc import Callable
@@ -25,6 +28,8 @@ from agent.testing import FunctionModel, ScriptedModel, call, calls, send, text
 from toolkit import ToolError
 
 MakeClient = Callable[..., AsyncClient]
+
+pytestmark = pytest.mark.usefixtures("database")
 
 
 def user(content: str = "hi") -> list[dict[str, Any]]:
