@@ -1,4 +1,7 @@
-"""Which tools an agent gets, and tools registered by source: upserts, reopening, staleness."""
+"""Which tools an agent gets, and tools registered by source: upserts, reopening, staleness.
+
+Every test runs on both backends (the ``database`` fixture): SQLite and PostgreSQL.
+"""
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -61,9 +64,12 @@ def flip() -> str:
     return "heads"
 
 
+pytestmark = pytest.mark.usefixtures("database")
+
+
 @pytest.fixture
-async def client() -> AsyncIterator[AsyncClient]:
-    made = AsyncClient(":memory:", model=ScriptedModel())
+async def client(database: str) -> AsyncIterator[AsyncClient]:
+    made = AsyncClient(database, model=ScriptedModel())
     yield made
     made.close()
 
@@ -284,9 +290,10 @@ def from_source(tmp_path: Path, code: str, stem: str) -> Any:
     return namespace["weather"]
 
 
-async def test_a_tool_stored_by_source_is_rebuilt_in_a_new_process(tmp_path: Path) -> None:
-    db = tmp_path / "agents.db"
-    first = AsyncClient(db, model=ScriptedModel())
+async def test_a_tool_stored_by_source_is_rebuilt_in_a_new_process(
+    tmp_path: Path, database: str
+) -> None:
+    first = AsyncClient(database, model=ScriptedModel())
     try:
         stored = await first.tools.upsert_from_function(func=from_source(tmp_path, SOURCE_V1, "a"))
         assert stored.source is not None
@@ -294,7 +301,7 @@ async def test_a_tool_stored_by_source_is_rebuilt_in_a_new_process(tmp_path: Pat
     finally:
         first.close()
     (tmp_path / "a.py").unlink()  # nothing left to import the function from
-    second = AsyncClient(db, model=ScriptedModel())
+    second = AsyncClient(database, model=ScriptedModel())
     try:
         (listed,) = await second.tools.list()
         assert (listed.id, listed.source_hash) == (stored.id, stored.source_hash)
@@ -306,15 +313,14 @@ async def test_a_tool_stored_by_source_is_rebuilt_in_a_new_process(tmp_path: Pat
         second.close()
 
 
-async def test_a_stale_stored_tool_is_refreshed_by_upsert(tmp_path: Path) -> None:
-    db = tmp_path / "agents.db"
-    first = AsyncClient(db, model=ScriptedModel())
+async def test_a_stale_stored_tool_is_refreshed_by_upsert(tmp_path: Path, database: str) -> None:
+    first = AsyncClient(database, model=ScriptedModel())
     try:
         stored = await first.tools.upsert_from_function(func=from_source(tmp_path, SOURCE_V1, "a"))
         agent = await first.agents.create(tool_ids=[stored.id])
     finally:
         first.close()
-    second = AsyncClient(db, model=ScriptedModel())
+    second = AsyncClient(database, model=ScriptedModel())
     try:
         loaded = await second.agents.retrieve(agent.id)  # weather v1, rebuilt from source
         (old,) = await run(second, loaded, call("weather", city="Oslo"), send("ok"))
@@ -326,7 +332,7 @@ async def test_a_stale_stored_tool_is_refreshed_by_upsert(tmp_path: Path) -> Non
         assert new.tool_return == "v2: rainy in Oslo"
     finally:
         second.close()
-    third = AsyncClient(db, model=ScriptedModel())
+    third = AsyncClient(database, model=ScriptedModel())
     try:
         reopened = await third.agents.retrieve(agent.id)
         (later,) = await run(third, reopened, call("weather", city="Oslo"), send("ok"))
@@ -336,16 +342,15 @@ async def test_a_stale_stored_tool_is_refreshed_by_upsert(tmp_path: Path) -> Non
 
 
 async def test_upsert_before_loading_an_agent_wins_over_the_stored_source(
-    tmp_path: Path,
+    tmp_path: Path, database: str
 ) -> None:
-    db = tmp_path / "agents.db"
-    first = AsyncClient(db, model=ScriptedModel())
+    first = AsyncClient(database, model=ScriptedModel())
     try:
         stored = await first.tools.upsert_from_function(func=from_source(tmp_path, SOURCE_V1, "a"))
         agent = await first.agents.create(tool_ids=[stored.id])
     finally:
         first.close()
-    second = AsyncClient(db, model=ScriptedModel())
+    second = AsyncClient(database, model=ScriptedModel())
     try:
         await second.tools.upsert_from_function(func=from_source(tmp_path, SOURCE_V2, "b"))
         loaded = await second.agents.retrieve(agent.id)
