@@ -29,8 +29,8 @@ def run_notebook(base_url: str, tmp_path: Path) -> str:
     return done.stdout
 
 
-def test_notebook_cells_end_states(serve: Serve, tmp_path: Path) -> None:
-    base_url = serve()
+def test_notebook_cells_end_states(serve: Serve, tmp_path: Path, database: str) -> None:
+    base_url = serve("--db", database)  # a SQLite file, or a real PostgreSQL
     out = run_notebook(base_url, tmp_path)
     with letta(base_url) as client:
         check_end_states(client, out)

@@ -1,4 +1,7 @@
-"""Two worker processes on one database, one agent, concurrent turns over HTTP."""
+"""Two worker processes on one database, one agent, concurrent turns over HTTP.
+
+On both backends: a SQLite file, and a real PostgreSQL that each worker connects to on its own.
+"""
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,8 +12,8 @@ from _serving import Serve, letta
 HERE = str(Path(__file__).parent)
 
 
-def test_two_workers_one_agent_nothing_lost_or_interleaved(serve: Serve) -> None:
-    base_url = serve("--workers", "2", stand_in="_counting:model", path=(HERE,))
+def test_two_workers_one_agent_nothing_lost_or_interleaved(serve: Serve, database: str) -> None:
+    base_url = serve("--workers", "2", "--db", database, stand_in="_counting:model", path=(HERE,))
     with letta(base_url) as client:
         agent = client.agents.create(
             memory_blocks=[{"label": "log", "value": "", "limit": 100000}], model="openai/x"
