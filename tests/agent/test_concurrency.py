@@ -1,9 +1,11 @@
-"""Turns of one agent never interleave; different agents run at the same time."""
+"""Turns of one agent never interleave; different agents run at the same time.
+
+On both backends (the ``database`` fixture): a SQLite file and a real PostgreSQL server.
+"""
 
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from agent import AsyncClient, Client, ModelRequest, ModelResponse
@@ -42,10 +44,10 @@ class Overlap:
 
 
 async def test_turns_of_one_agent_never_interleave(
-    make_async_client: MakeAsyncClient,
+    make_async_client: MakeAsyncClient, database: str
 ) -> None:
     overlap = Overlap()
-    client = make_async_client(model=overlap.model)
+    client = make_async_client(database, model=overlap.model)
     agent = await client.agents.create(
         system="agent-one", memory_blocks=[{"label": "log", "value": ""}]
     )
@@ -63,9 +65,11 @@ async def test_turns_of_one_agent_never_interleave(
     assert kinds == turn * 5
 
 
-async def test_different_agents_run_concurrently(make_async_client: MakeAsyncClient) -> None:
+async def test_different_agents_run_concurrently(
+    make_async_client: MakeAsyncClient, database: str
+) -> None:
     overlap = Overlap(delay=0.03)
-    client = make_async_client(model=overlap.model)
+    client = make_async_client(database, model=overlap.model)
     agents = [
         await client.agents.create(system=f"agent-{i}", memory_blocks=[{"label": "log"}])
         for i in range(4)
@@ -79,9 +83,9 @@ async def test_different_agents_run_concurrently(make_async_client: MakeAsyncCli
 
 
 async def test_fifty_concurrent_turns_lose_no_edit(
-    make_async_client: MakeAsyncClient, tmp_path: Path
+    make_async_client: MakeAsyncClient, database: str
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
 
     async def reply(request: ModelRequest) -> ModelResponse:
         await asyncio.sleep(0)
@@ -106,7 +110,7 @@ async def test_fifty_concurrent_turns_lose_no_edit(
 
 
 async def test_developer_edits_never_wait_for_the_running_turn_nor_get_overwritten(
-    make_async_client: MakeAsyncClient,
+    make_async_client: MakeAsyncClient, database: str
 ) -> None:
     started = asyncio.Event()
     release = asyncio.Event()
@@ -120,7 +124,7 @@ async def test_developer_edits_never_wait_for_the_running_turn_nor_get_overwritt
             return call("core_memory_append", label="log", content="from the turn")
         return send("ok")
 
-    client = make_async_client(model=FunctionModel(reply))
+    client = make_async_client(database, model=FunctionModel(reply))
     agent = await client.agents.create(memory_blocks=[{"label": "log", "value": "start"}])
     turn = asyncio.create_task(
         client.agents.messages.create(agent_id=agent.id, messages=user("go"))
@@ -141,13 +145,13 @@ async def test_developer_edits_never_wait_for_the_running_turn_nor_get_overwritt
 
 
 async def test_sync_client_works_inside_a_running_event_loop(
-    make_client: Callable[..., Client],
+    make_client: Callable[..., Client], database: str
 ) -> None:
     asyncio.get_running_loop()  # we are inside one
     model = ScriptedModel(
         [call("core_memory_append", label="human", content="Likes tea."), send("Hi!"), send("2")]
     )
-    client = make_client(model=model)
+    client = make_client(database, model=model)
     agent = client.agents.create(memory_blocks=[{"label": "human", "value": "Name: Bob"}])
     response = client.agents.messages.create(agent_id=agent.id, messages=user("hi"))
     assert response.stop_reason == "end_turn"

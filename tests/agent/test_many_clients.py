@@ -1,8 +1,10 @@
-"""Many clients, one truth: real processes on one SQLite file (DESIGN.md section 5, issue 8).
+"""Many clients, one truth: real processes on one database (DESIGN.md section 5, issue 8).
 
-Each worker is a separate Python process that opens its own ``Client`` on the file (see
-``_workers.py``). The parent sets agents up with one client, closes it, and checks the outcome
-with a fresh one, so what it reads is what the database holds.
+Every test runs on both backends (the ``database`` fixture): one SQLite file, or one PostgreSQL
+schema that each process reaches over its own connection. Each worker is a separate Python
+process that opens its own ``Client`` on the database (see ``_workers.py``). The parent sets
+agents up with one client, closes it, and checks the outcome with a fresh one, so what it reads
+is what the database holds.
 """
 
 import asyncio
@@ -177,20 +179,20 @@ def user(content: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
 
 
-def new_agent(path: Path, **kwargs: Any) -> str:
+def new_agent(path: str, **kwargs: Any) -> str:
     """Create an agent with a fresh client that is closed at once; its id."""
     kwargs.setdefault("memory_blocks", [{"label": "human", "value": "", "limit": 100_000}])
     with Client(path, model=ScriptedModel()) as client:
         return client.agents.create(**kwargs).id
 
 
-def block(path: Path, agent_id: str, label: str = "human") -> str:
+def block(path: str, agent_id: str, label: str = "human") -> str:
     """What the database holds, read by a client that has never seen the agent."""
     with Client(path, model=ScriptedModel()) as client:
         return client.agents.blocks.retrieve(agent_id, block_label=label).value
 
 
-def history(path: Path, agent_id: str) -> list[Message]:
+def history(path: str, agent_id: str) -> list[Message]:
     with Client(path, model=ScriptedModel()) as client:
         return client.agents.messages.list(agent_id=agent_id)
 
@@ -222,12 +224,12 @@ def assert_requests_fresh(requests: list[dict[str, Any]], order: list[str], labe
 
 
 def run_appenders(
-    workers: list[Worker], path: Path, agent_ids: list[str], per_worker: int, label: str
+    workers: list[Worker], path: str, agent_ids: list[str], per_worker: int, label: str
 ) -> tuple[list[list[str]], list[dict[str, Any]]]:
     """Every worker appends its own lines on its agent at the same time; lines and results."""
     lines = [[f"w{w}:{i:03d}" for i in range(per_worker)] for w in range(len(workers))]
     for worker, agent_id, own in zip(workers, agent_ids, lines, strict=True):
-        worker.run("turns", path=str(path), agent_id=agent_id, lines=own, label=label, barrier=True)
+        worker.run("turns", path=path, agent_id=agent_id, lines=own, label=label, barrier=True)
     for worker in workers:
         worker.expect("ready")
     for worker in workers:
@@ -243,9 +245,9 @@ def run_appenders(
 
 @pytest.mark.parametrize(("processes", "turns"), [(2, 20), (4, 15)])
 def test_one_agent_from_many_processes_loses_nothing_and_never_interleaves(
-    workers: Callable[[int], list[Worker]], tmp_path: Path, processes: int, turns: int
+    workers: Callable[[int], list[Worker]], database: str, processes: int, turns: int
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
     agent_id = new_agent(path)
     lines, results = run_appenders(workers(processes), path, [agent_id] * processes, turns, "human")
 
@@ -263,9 +265,9 @@ def test_one_agent_from_many_processes_loses_nothing_and_never_interleaves(
 
 
 def test_an_admin_edit_from_another_process_is_seen_and_never_reverted(
-    workers: Callable[[int], list[Worker]], tmp_path: Path
+    workers: Callable[[int], list[Worker]], database: str
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
     agent_id = new_agent(
         path, memory_blocks=[{"label": "human", "value": "Name: Bob", "limit": 100_000}]
     )
@@ -274,7 +276,7 @@ def test_an_admin_edit_from_another_process_is_seen_and_never_reverted(
     edits = {"fact 3": "Name: Robert", "fact 6": "Name: Robert\nLikes: tea"}
     long_running.run(
         "turns",
-        path=str(path),
+        path=path,
         agent_id=agent_id,
         lines=lines,
         pause_in_model=["fact 3"],  # mid-turn: its first model call is in flight
@@ -282,7 +284,7 @@ def test_an_admin_edit_from_another_process_is_seen_and_never_reverted(
     )
     for turn, value in edits.items():
         assert long_running.expect("paused")["turn"] == turn
-        admin.run("modify", path=str(path), agent_id=agent_id, label="human", value=value)
+        admin.run("modify", path=path, agent_id=agent_id, label="human", value=value)
         try:
             edited = admin.expect("done", timeout=10)  # block writes never wait for a turn
         finally:
@@ -310,9 +312,9 @@ def test_an_admin_edit_from_another_process_is_seen_and_never_reverted(
 
 
 def test_a_shared_block_edited_from_two_processes_loses_nothing(
-    workers: Callable[[int], list[Worker]], tmp_path: Path
+    workers: Callable[[int], list[Worker]], database: str
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
     with Client(path, model=ScriptedModel()) as client:
         first = client.agents.create(memory_blocks=[{"label": "team", "limit": 100_000}])
         team = client.agents.blocks.retrieve(first.id, block_label="team")
@@ -343,9 +345,9 @@ def test_a_shared_block_edited_from_two_processes_loses_nothing(
 
 @pytest.mark.parametrize("across_processes", [False, True], ids=["in-process", "other-process"])
 def test_a_tool_editing_its_own_agent_through_a_second_client(
-    workers: Callable[[int], list[Worker]], tmp_path: Path, across_processes: bool
+    workers: Callable[[int], list[Worker]], database: str, across_processes: bool
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
     with Client(path, model=ScriptedModel()) as client:
         stored = client.tools.upsert_from_function(func=_workers.push_task_out_of_band)
         agent_id = client.agents.create(
@@ -359,7 +361,7 @@ def test_a_tool_editing_its_own_agent_through_a_second_client(
     (worker,) = workers(1)
     worker.run(
         "turns",
-        path=str(path),
+        path=path,
         agent_id=agent_id,
         lines=["queue two tasks"],
         label="tasks",
@@ -383,9 +385,9 @@ def test_a_tool_editing_its_own_agent_through_a_second_client(
 
 
 def test_the_next_client_proceeds_at_once_after_the_lease_holder_is_killed(
-    workers: Callable[[int], list[Worker]], tmp_path: Path
+    workers: Callable[[int], list[Worker]], database: str
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
     with Client(path, model=ScriptedModel()) as client:
         stored = client.tools.upsert_from_function(func=_workers.hang)
         agent_id = client.agents.create(
@@ -394,11 +396,11 @@ def test_the_next_client_proceeds_at_once_after_the_lease_holder_is_killed(
     doomed, survivor = workers(2)
     lease = {"lease_ttl": 60.0, "lease_wait": TIMEOUT}
     doomed.run(
-        "turns", path=str(path), agent_id=agent_id, lines=["doomed"], script="doomed", client=lease
+        "turns", path=path, agent_id=agent_id, lines=["doomed"], script="doomed", client=lease
     )
     doomed.expect("hanging")  # step 1 committed; step 2 appended, inserted, and now hangs
     doomed.kill()
-    survivor.run("turns", path=str(path), agent_id=agent_id, lines=["after"], client=lease)
+    survivor.run("turns", path=path, agent_id=agent_id, lines=["after"], client=lease)
     result = survivor.expect("done")
 
     assert result["stops"] == ["end_turn"]
@@ -434,8 +436,8 @@ def appending(label: str, seen: list[tuple[str, int, str | None]]) -> FunctionMo
     return FunctionModel(reply)
 
 
-def test_two_clients_taking_strict_turns_lose_no_edit(tmp_path: Path) -> None:
-    path = tmp_path / "agents.db"
+def test_two_clients_taking_strict_turns_lose_no_edit(database: str) -> None:
+    path = database
     agent_id = new_agent(path)
     seen: list[tuple[str, int, str | None]] = []
     lines = []
@@ -463,9 +465,9 @@ def test_two_clients_taking_strict_turns_lose_no_edit(tmp_path: Path) -> None:
 
 
 async def test_concurrent_turns_from_two_async_clients_in_one_loop_serialize(
-    tmp_path: Path,
+    database: str,
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
     agent_id = new_agent(path)
     active, most = 0, 0
 
@@ -501,12 +503,12 @@ async def test_concurrent_turns_from_two_async_clients_in_one_loop_serialize(
 
 
 def test_a_turn_waits_at_most_lease_wait_then_names_the_agent_and_the_holder(
-    workers: Callable[[int], list[Worker]], tmp_path: Path
+    workers: Callable[[int], list[Worker]], database: str
 ) -> None:
-    path = tmp_path / "agents.db"
+    path = database
     agent_id = new_agent(path)
     (holder,) = workers(1)
-    holder.run("turns", path=str(path), agent_id=agent_id, lines=["held"], pause_in_model=["held"])
+    holder.run("turns", path=path, agent_id=agent_id, lines=["held"], pause_in_model=["held"])
     holder.expect("paused")  # its turn is open, its model thinking
     seen: list[tuple[str, int, str | None]] = []
     with Client(path, model=appending("human", seen), lease_wait=0.5) as client:

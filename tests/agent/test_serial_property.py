@@ -1,6 +1,6 @@
 """Operations from many clients on one agent end as some serial order of them would.
 
-Each client (its own ``Client`` on one SQLite file, in its own thread) runs a program of
+Each client (its own ``Client`` on one database, in its own thread) runs a program of
 operations in order: ``append`` (a turn whose model appends the user's text to the ``log``
 block), ``modify`` (``blocks.modify`` sets the whole value, as an admin would) and ``passage``
 (``passages.create``). The programs run at the same time. Whatever the interleaving, the end
@@ -17,15 +17,14 @@ could give. For the ``log`` block, that means:
 
 Passages are all there, each once. Threads in one process stand in for processes here (the
 real processes are in ``test_many_clients.py``); interleavings are not reproducible, so
-hypothesis neither shrinks nor replays them.
+hypothesis neither shrinks nor replays them. Both backends: each example is a new agent in the
+test's database (a SQLite file, or a PostgreSQL schema), so examples never see each other.
 """
 
-import tempfile
 from collections import Counter
-from pathlib import Path
 from threading import Barrier, Thread
 
-from hypothesis import Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from agent import Client, ModelRequest, ModelResponse
@@ -98,37 +97,44 @@ programs_strategy = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, database=None, phases=[Phase.generate])
+@settings(
+    max_examples=12,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    # one database for every example is the point: each example makes an agent of its own
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(kinds=programs_strategy)
-def test_operations_from_many_clients_equal_some_serial_order(kinds: list[list[str]]) -> None:
+def test_operations_from_many_clients_equal_some_serial_order(
+    database: str, kinds: list[list[str]]
+) -> None:
     programs = [[(k, f"{k}-{c}-{i}") for i, k in enumerate(p)] for c, p in enumerate(kinds)]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "agents.db"
-        with Client(path, model=ScriptedModel()) as setup:
-            agent_id = setup.agents.create(
-                memory_blocks=[{"label": "log", "value": "start", "limit": 100_000}]
-            ).id
-        clients = [Client(path, model=FunctionModel(appender)) for _ in programs]
-        barrier, failed = Barrier(len(programs)), list[BaseException]()
-        threads = [
-            Thread(target=run, args=(client, agent_id, program, barrier, failed), daemon=True)
-            for client, program in zip(clients, programs, strict=True)
-        ]
-        try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
-            assert not any(t.is_alive() for t in threads), "a client never finished"
-            if failed:
-                raise failed[0]
-        finally:
-            for client in clients:
-                client.close()
-        with Client(path, model=ScriptedModel()) as fresh:
-            log = fresh.agents.blocks.retrieve(agent_id, block_label="log").value.split("\n")
-            history = fresh.agents.messages.list(agent_id=agent_id)
-            passages = [p.text for p in fresh.agents.passages.list(agent_id=agent_id)]
+    with Client(database, model=ScriptedModel()) as setup:
+        agent_id = setup.agents.create(
+            memory_blocks=[{"label": "log", "value": "start", "limit": 100_000}]
+        ).id
+    clients = [Client(database, model=FunctionModel(appender)) for _ in programs]
+    barrier, failed = Barrier(len(programs)), list[BaseException]()
+    threads = [
+        Thread(target=run, args=(client, agent_id, program, barrier, failed), daemon=True)
+        for client, program in zip(clients, programs, strict=True)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "a client never finished"
+        if failed:
+            raise failed[0]
+    finally:
+        for client in clients:
+            client.close()
+    with Client(database, model=ScriptedModel()) as fresh:
+        log = fresh.agents.blocks.retrieve(agent_id, block_label="log").value.split("\n")
+        history = fresh.agents.messages.list(agent_id=agent_id)
+        passages = [p.text for p in fresh.agents.passages.list(agent_id=agent_id)]
 
     kinds_seen = [m.message_type for m in history]
     assert kinds_seen == TURN * (len(kinds_seen) // 4), "turns interleaved"
