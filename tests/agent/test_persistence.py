@@ -1,4 +1,9 @@
-"""SQLite storage: everything survives reopening the file, and a step commits atomically."""
+"""Storage: everything survives reopening the database, and a step commits atomically.
+
+The tests run on both backends (the ``database`` fixture), reopening the same SQLite file or
+PostgreSQL schema; those about SQLite's file itself (permissions, WAL, a foreign file) are
+SQLite's alone.
+"""
 
 import json
 import sqlite3
@@ -8,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _raw import is_postgres, raw_sql
 
 from agent import AgentState, Client, ConfigError, ModelRequest, ModelResponse
 from agent.testing import FunctionModel, ScriptedModel, call, calls, send
@@ -24,19 +30,11 @@ def get_agent_id(agent_state: "AgentState"):  # the seed notebook's own tool
     return agent_state.id
 
 
-def raw_rows(path: Path, query: str) -> list[tuple[Any, ...]]:
-    """Read the file as any SQLite tool would (a fresh connection, no selfedit code)."""
-    db = sqlite3.connect(path)
-    try:
-        return db.execute(query).fetchall()
-    finally:
-        db.close()
-
-
-def assert_consistent(path: Path) -> None:
-    """The file is intact and every stored tool call has exactly one stored result."""
-    assert raw_rows(path, "PRAGMA integrity_check") == [("ok",)]
-    rows = raw_rows(path, "SELECT role, tool_calls, tool_call_id FROM messages ORDER BY seq")
+def assert_consistent(database: str) -> None:
+    """The database is intact and every stored tool call has exactly one stored result."""
+    if not is_postgres(database):
+        assert raw_sql(database, "PRAGMA integrity_check") == [("ok",)]
+    rows = raw_sql(database, "SELECT role, tool_calls, tool_call_id FROM messages ORDER BY seq")
     called = [c["tool_call_id"] for _, tc, _ in rows if tc for c in json.loads(tc)]
     answered = [tool_call_id for role, _, tool_call_id in rows if role == "tool"]
     assert sorted(called) == sorted(answered)
@@ -57,11 +55,10 @@ def assert_well_formed(request: ModelRequest) -> None:
 
 
 def test_agents_blocks_messages_and_tools_survive_reopening(
-    tmp_path: Path, make_client: MakeClient
+    database: str, make_client: MakeClient
 ) -> None:
-    path = tmp_path / "agents.db"
     first = make_client(
-        path, model=ScriptedModel([call("core_memory_append", label="human", content="Tea.")])
+        database, model=ScriptedModel([call("core_memory_append", label="human", content="Tea.")])
     )
     first.async_client.model.extend([send("Noted.")])
     stored_tool = first.tools.upsert_from_function(func=get_agent_id)
@@ -80,7 +77,7 @@ def test_agents_blocks_messages_and_tools_survive_reopening(
     history_before = first.agents.messages.list(agent_id=agent.id)
     first.close()
 
-    second = make_client(path, model=ScriptedModel())
+    second = make_client(database, model=ScriptedModel())
     (again,) = second.agents.list()
     assert (again.id, again.name, again.system, again.max_steps) == (
         agent.id,
@@ -115,17 +112,14 @@ def test_agents_blocks_messages_and_tools_survive_reopening(
     assert [(t.id, t.name) for t in second.tools.list()] == [(stored_tool.id, "get_agent_id")]
 
 
-def test_the_conversation_continues_after_a_restart(
-    tmp_path: Path, make_client: MakeClient
-) -> None:
-    path = tmp_path / "agents.db"
-    first = make_client(path, model=ScriptedModel([send("Hello Bob!")]))
+def test_the_conversation_continues_after_a_restart(database: str, make_client: MakeClient) -> None:
+    first = make_client(database, model=ScriptedModel([send("Hello Bob!")]))
     agent = first.agents.create(memory_blocks=[{"label": "human", "value": "Name: Bob"}])
     first.agents.messages.create(agent_id=agent.id, messages=user("Hi, I am Bob"))
     first.close()
 
     model = ScriptedModel([send("You said you are Bob.")])
-    second = make_client(path, model=model)
+    second = make_client(database, model=model)
     response = second.agents.messages.create(agent_id=agent.id, messages=user("Who am I?"))
     assert response.stop_reason == "end_turn"
     (request,) = model.requests
@@ -141,26 +135,24 @@ def test_the_conversation_continues_after_a_restart(
 
 
 def test_a_custom_tool_is_rebuilt_from_its_source_after_a_restart(
-    tmp_path: Path, make_client: MakeClient
+    database: str, make_client: MakeClient
 ) -> None:
-    path = tmp_path / "agents.db"
-    first = make_client(path, model=ScriptedModel())
+    first = make_client(database, model=ScriptedModel())
     stored_tool = first.tools.upsert_from_function(func=get_agent_id)
     agent = first.agents.create(tool_ids=[stored_tool.id])
     first.close()
 
-    second = make_client(path, model=ScriptedModel([call("get_agent_id"), send("ok")]))
+    second = make_client(database, model=ScriptedModel([call("get_agent_id"), send("ok")]))
     response = second.agents.messages.create(agent_id=agent.id, messages=user())
     result = next(m for m in response.messages if m.message_type == "tool_return_message")
     assert (result.status, result.tool_return) == ("success", agent.id)
 
 
 def test_memory_edits_and_developer_edits_are_persisted(
-    tmp_path: Path, make_client: MakeClient
+    database: str, make_client: MakeClient
 ) -> None:
-    path = tmp_path / "agents.db"
     first = make_client(
-        path,
+        database,
         model=ScriptedModel(
             [
                 call("core_memory_replace", label="human", old_content="Bob", new_content="Al"),
@@ -178,36 +170,34 @@ def test_memory_edits_and_developer_edits_are_persisted(
     first.agents.blocks.modify(agent.id, block_label="persona", value="I am Samantha.")
     first.close()
 
-    second = make_client(path, model=ScriptedModel())
+    second = make_client(database, model=ScriptedModel())
     assert second.agents.blocks.retrieve(agent.id, block_label="human").value == "Name: Al"
     persona = second.agents.blocks.retrieve(agent.id, block_label="persona")
     assert (persona.value, persona.read_only) == ("I am Samantha.", True)
 
 
-def test_a_deleted_agent_stays_deleted(tmp_path: Path, make_client: MakeClient) -> None:
-    path = tmp_path / "agents.db"
-    first = make_client(path, model=ScriptedModel())
+def test_a_deleted_agent_stays_deleted(database: str, make_client: MakeClient) -> None:
+    first = make_client(database, model=ScriptedModel())
     keep = first.agents.create(name="keep")
     drop = first.agents.create(name="drop")
     first.agents.delete(drop.id)
     first.close()
-    second = make_client(path, model=ScriptedModel())
+    second = make_client(database, model=ScriptedModel())
     assert [a.id for a in second.agents.list()] == [keep.id]
 
 
 # -- crashes -----------------------------------------------------------------------------
 
 
-def test_a_tool_that_edits_then_raises_leaves_memory_and_file_unchanged(
-    tmp_path: Path, make_client: MakeClient
+def test_a_tool_that_edits_then_raises_leaves_memory_and_database_unchanged(
+    database: str, make_client: MakeClient
 ) -> None:
     def scribble(agent_state: "AgentState") -> str:
         """Write to memory, then crash."""
         agent_state.memory.update_block_value("human", "GARBAGE")
         raise RuntimeError("crash")
 
-    path = tmp_path / "agents.db"
-    first = make_client(path, model=ScriptedModel([call("scribble"), send("sorry")]))
+    first = make_client(database, model=ScriptedModel([call("scribble"), send("sorry")]))
     stored_tool = first.tools.upsert_from_function(func=scribble)
     agent = first.agents.create(
         memory_blocks=[{"label": "human", "value": "Name: Bob"}], tool_ids=[stored_tool.id]
@@ -216,18 +206,17 @@ def test_a_tool_that_edits_then_raises_leaves_memory_and_file_unchanged(
     assert first.agents.blocks.retrieve(agent.id, block_label="human").value == "Name: Bob"
     first.close()
 
-    assert raw_rows(path, "SELECT value FROM blocks") == [("Name: Bob",)]
-    second = make_client(path, model=ScriptedModel())
+    assert raw_sql(database, "SELECT value FROM blocks") == [("Name: Bob",)]
+    second = make_client(database, model=ScriptedModel())
     assert second.agents.blocks.retrieve(agent.id, block_label="human").value == "Name: Bob"
-    assert_consistent(path)
+    assert_consistent(database)
 
 
-def test_closing_the_database_in_a_tool_leaves_the_file_consistent(
-    tmp_path: Path, make_client: MakeClient
+def test_closing_the_database_in_a_tool_leaves_it_consistent(
+    database: str, make_client: MakeClient
 ) -> None:
-    path = tmp_path / "agents.db"
     model = ScriptedModel()
-    first = make_client(path, model=model)
+    first = make_client(database, model=model)
 
     def pull_the_plug(agent_state: "AgentState") -> str:
         """Edit memory, then lose the database."""
@@ -249,9 +238,9 @@ def test_closing_the_database_in_a_tool_leaves_the_file_consistent(
     assert response.stop_reason == "error"
     assert response.messages[-1].message_type == "system_message"
 
-    assert_consistent(path)
+    assert_consistent(database)
     model = ScriptedModel([send("hello again")])
-    second = make_client(path, model=model)
+    second = make_client(database, model=model)
     human = second.agents.blocks.retrieve(agent.id, block_label="human")
     assert human.value == "Name: Bob\nLikes tea."
     history = second.agents.messages.list(agent_id=agent.id)
@@ -265,10 +254,9 @@ def test_closing_the_database_in_a_tool_leaves_the_file_consistent(
     assert "HALF-WRITTEN" not in model.requests[0].messages[0]["content"]
 
 
-def test_closing_the_database_in_the_model_leaves_the_file_consistent(
-    tmp_path: Path, make_client: MakeClient
+def test_closing_the_database_in_the_model_leaves_it_consistent(
+    database: str, make_client: MakeClient
 ) -> None:
-    path = tmp_path / "agents.db"
     clients: list[Client] = []
 
     def unplug(request: ModelRequest) -> ModelResponse:
@@ -278,33 +266,40 @@ def test_closing_the_database_in_the_model_leaves_the_file_consistent(
             ("send_message", {"message": "bye"}),
         )
 
-    first = make_client(path, model=FunctionModel(unplug))
+    first = make_client(database, model=FunctionModel(unplug))
     clients.append(first)
     agent = first.agents.create(memory_blocks=[{"label": "human", "value": "Name: Bob"}])
     response = first.agents.messages.create(agent_id=agent.id, messages=user())
     assert response.stop_reason == "error"
 
-    assert_consistent(path)
-    second = make_client(path, model=ScriptedModel())
+    assert_consistent(database)
+    second = make_client(database, model=ScriptedModel())
     assert second.agents.blocks.retrieve(agent.id, block_label="human").value == "Name: Bob"
     kinds = [m.message_type for m in second.agents.messages.list(agent_id=agent.id)]
     assert kinds == ["user_message"]
 
 
+REFUSE_BLOCK_WRITES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE UPDATE ON blocks BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+        "CREATE TRIGGER refuse BEFORE UPDATE ON blocks FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
 def test_a_step_commits_its_messages_and_memory_together(
-    tmp_path: Path, make_client: MakeClient
+    database: str, make_client: MakeClient
 ) -> None:
-    path = tmp_path / "agents.db"
     model = ScriptedModel([call("core_memory_append", label="human", content="Likes tea.")])
-    first = make_client(path, model=model)
+    first = make_client(database, model=model)
     agent = first.agents.create(memory_blocks=[{"label": "human", "value": "Name: Bob"}])
     # make the block write fail inside the step's transaction, after its messages were written
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "CREATE TRIGGER refuse BEFORE UPDATE ON blocks "
-            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
-    db.close()
+    for statement in REFUSE_BLOCK_WRITES["postgres" if is_postgres(database) else "sqlite"]:
+        raw_sql(database, statement)
     response = first.agents.messages.create(agent_id=agent.id, messages=user())
     assert response.stop_reason == "error"
     assert "disk full" in response.messages[-1].content
@@ -312,14 +307,15 @@ def test_a_step_commits_its_messages_and_memory_together(
     assert first.agents.blocks.retrieve(agent.id, block_label="human").value == "Name: Bob"
     first.close()
 
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TRIGGER refuse")
-    db.close()
-    assert_consistent(path)
-    second = make_client(path, model=ScriptedModel())
+    raw_sql(database, "DROP TRIGGER refuse" + (" ON blocks" if is_postgres(database) else ""))
+    assert_consistent(database)
+    second = make_client(database, model=ScriptedModel())
     assert second.agents.blocks.retrieve(agent.id, block_label="human").value == "Name: Bob"
     kinds = [m.message_type for m in second.agents.messages.list(agent_id=agent.id)]
     assert kinds == ["user_message"]
+
+
+# SQLite's file itself: its permissions, its WAL, a file that is not selfedit's (SQLite only)
 
 
 def test_the_database_is_created_private(tmp_path: Path, make_client: MakeClient) -> None:
