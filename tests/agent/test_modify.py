@@ -1,17 +1,19 @@
 """Changing an agent: model, embedding, steps, window and eviction settings, and a reset.
 
 A change made by one client reaches another client that is running the agent at its next
-model call: the model, window and embedder follow the stored names.
+model call: the model, window and embedder follow the stored names. Every test runs on both
+backends (the ``database`` fixture): SQLite and PostgreSQL.
 """
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent import AsyncClient, ConfigError, ModelRequest, ModelResponse, NotFoundError
 from agent.testing import FakeEmbedding, FunctionModel, send
+
+pytestmark = pytest.mark.usefixtures("database")
 
 
 def user(content: str = "hi") -> list[dict[str, Any]]:
@@ -24,13 +26,12 @@ def answer(request: ModelRequest) -> ModelResponse:
 
 
 async def test_a_new_model_reaches_a_running_client(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    path = tmp_path / "db.sqlite"
     mini = FunctionModel(answer, name="openai/gpt-4o-mini")
-    with_object = AsyncClient(path)
-    other = AsyncClient(path)
+    with_object = AsyncClient(database)
+    other = AsyncClient(database)
     try:
         agent = await with_object.agents.create(model=mini)
         await with_object.agents.messages.create(agent_id=agent.id, messages=user())
@@ -53,11 +54,10 @@ async def test_a_new_model_reaches_a_running_client(
         other.close()
 
 
-async def test_a_smaller_window_evicts_at_the_next_request(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
+async def test_a_smaller_window_evicts_at_the_next_request(database: str) -> None:
     model = FunctionModel(answer)
-    running = AsyncClient(path, model=model)
-    other = AsyncClient(path, model=model)
+    running = AsyncClient(database, model=model)
+    other = AsyncClient(database, model=model)
     try:
         agent = await running.agents.create(context_window_limit=40_000)
         for _ in range(3):
@@ -132,8 +132,8 @@ async def test_a_model_object_is_used_by_this_client(make_async_client: Any) -> 
     assert (len(first.requests), len(second.requests)) == (1, 1)
 
 
-async def test_embedding_changes_follow_the_archive(tmp_path: Path) -> None:
-    client = AsyncClient(tmp_path / "db.sqlite")
+async def test_embedding_changes_follow_the_archive(database: str) -> None:
+    client = AsyncClient(database)
     try:
         agent = await client.agents.create(
             model=FunctionModel(answer, name="openai/gpt-4o-mini"), embedding=FakeEmbedding()
@@ -149,11 +149,10 @@ async def test_embedding_changes_follow_the_archive(tmp_path: Path) -> None:
         client.close()
 
 
-async def test_reset_starts_a_fresh_conversation(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
+async def test_reset_starts_a_fresh_conversation(database: str) -> None:
     model = FunctionModel(answer)
-    running = AsyncClient(path, model=model)
-    other = AsyncClient(path, model=model)
+    running = AsyncClient(database, model=model)
+    other = AsyncClient(database, model=model)
     try:
         agent = await running.agents.create(memory_blocks=[{"label": "human", "value": "Bob"}])
         await running.agents.messages.create(agent_id=agent.id, messages=user("my cat is Miso"))
