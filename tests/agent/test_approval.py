@@ -1,7 +1,9 @@
-"""Human approval: a call waits for a person; approved it runs, denied the model is told why."""
+"""Human approval: a call waits for a person; approved it runs, denied the model is told why.
+
+Every test runs on both backends (the ``database`` fixture): SQLite and PostgreSQL.
+"""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,8 @@ from agent.testing import ScriptedModel, call, calls, send
 MakeClient = Callable[..., Client]
 APPEND = {"label": "human", "content": "likes tea"}
 
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def user(content: str = "hi") -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
@@ -32,12 +36,10 @@ def human(client: Client, agent_id: str) -> str:
     return client.agents.blocks.retrieve(agent_id, block_label="human").value
 
 
-def waiting_agent(
-    make_client: MakeClient, path: str | Path = ":memory:", *replies: Any
-) -> tuple[Client, Any, ScriptedModel]:
+def waiting_agent(make_client: MakeClient, *replies: Any) -> tuple[Client, Any, ScriptedModel]:
     """An agent whose first turn stopped at a core_memory_append waiting for approval."""
     model = ScriptedModel([call("core_memory_append", APPEND), *replies])
-    client = make_client(path, model=model)
+    client = make_client(model=model)
     agent = client.agents.create(
         memory_blocks=[{"label": "human", "value": "Bob"}],
         requires_approval=["core_memory_append"],
@@ -59,7 +61,7 @@ def test_the_turn_stops_before_the_call_runs(make_client: MakeClient) -> None:
 
 
 def test_approved_the_tool_runs_and_the_turn_goes_on(make_client: MakeClient) -> None:
-    client, agent, model = waiting_agent(make_client, ":memory:", send("Noted."))
+    client, agent, model = waiting_agent(make_client, send("Noted."))
     response = client.agents.messages.create(agent_id=agent.id, messages=approve())
     result = response.messages[0]
     assert isinstance(result, ToolReturnMessage) and result.status == "success"
@@ -75,7 +77,7 @@ def test_approved_the_tool_runs_and_the_turn_goes_on(make_client: MakeClient) ->
 
 
 def test_denied_the_model_reads_the_reason(make_client: MakeClient) -> None:
-    client, agent, model = waiting_agent(make_client, ":memory:", send("Fine."))
+    client, agent, model = waiting_agent(make_client, send("Fine."))
     response = client.agents.messages.create(
         agent_id=agent.id, messages=approve(False, reason="not now")
     )
@@ -87,12 +89,11 @@ def test_denied_the_model_reads_the_reason(make_client: MakeClient) -> None:
     assert human(client, agent.id) == "Bob"
 
 
-def test_a_waiting_call_survives_a_restart(make_client: MakeClient, tmp_path: Path) -> None:
-    path = tmp_path / "agents.db"
-    first, agent, _ = waiting_agent(make_client, path)
+def test_a_waiting_call_survives_a_restart(make_client: MakeClient, database: str) -> None:
+    first, agent, _ = waiting_agent(make_client)
     first.close()
     model = ScriptedModel([send("Done.")])
-    second = make_client(path, model=model)
+    second = make_client(database, model=model)
     listed = second.agents.messages.list(agent_id=agent.id)
     assert isinstance(listed[-1], ApprovalRequestMessage)
     request_id = listed[-1].id
@@ -104,7 +105,7 @@ def test_a_waiting_call_survives_a_restart(make_client: MakeClient, tmp_path: Pa
 
 
 def test_a_user_message_while_waiting_is_refused(make_client: MakeClient) -> None:
-    client, agent, model = waiting_agent(make_client, ":memory:", send("Done."))
+    client, agent, model = waiting_agent(make_client, send("Done."))
     before = client.agents.messages.list(agent_id=agent.id)
     with pytest.raises(ConfigError, match="waiting for approval of a call to 'core_memory_append'"):
         client.agents.messages.create(agent_id=agent.id, messages=user("hello?"))
@@ -128,7 +129,7 @@ def test_approval_mistakes_are_config_errors(make_client: MakeClient) -> None:
 
 
 def test_an_approval_naming_another_call_is_refused(make_client: MakeClient) -> None:
-    client, agent, _ = waiting_agent(make_client, ":memory:", send("ok"))
+    client, agent, _ = waiting_agent(make_client, send("ok"))
     with pytest.raises(ConfigError, match="does not name the call waiting for approval"):
         client.agents.messages.create(
             agent_id=agent.id, messages=approve(approval_request_id="call_other")
