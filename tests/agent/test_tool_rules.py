@@ -1,4 +1,7 @@
-"""Tool rules: what each offers the model, how a broken rule is refused, and their configuration."""
+"""Tool rules: what each offers the model, how a broken rule is refused, and their configuration.
+
+Every test runs on both backends (the ``database`` fixture): SQLite and PostgreSQL.
+"""
 
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +29,9 @@ ALL = [
     "archival_memory_search",
     "conversation_search",
 ]
+
+
+pytestmark = pytest.mark.usefixtures("database")
 
 
 def user(content: str = "hi") -> list[dict[str, Any]]:
@@ -244,10 +250,9 @@ def test_every_problem_in_one_config_error(make_client: MakeClient) -> None:
 
 
 def test_modify_sets_rules_that_the_next_turn_follows(
-    make_client: MakeClient, tmp_path: Any
+    make_client: MakeClient, database: str
 ) -> None:
-    path = tmp_path / "agents.db"
-    client, agent = agent_with(lambda **k: make_client(path, **k), [send("a"), append(), send("b")])
+    client, agent = agent_with(make_client, [send("a"), append(), send("b")])
     client.agents.messages.create(agent_id=agent.id, messages=user())  # loaded and running
     changed = client.agents.modify(
         agent.id, tool_rules=[{"type": "run_first", "tool_name": "core_memory_append"}]
@@ -255,7 +260,7 @@ def test_modify_sets_rules_that_the_next_turn_follows(
     assert changed.tool_rules == [InitToolRule(tool_name="core_memory_append")]
     client.agents.messages.create(agent_id=agent.id, messages=user())
     assert model_of(client).requests[1].tool_names == ["core_memory_append"]
-    other = make_client(path, model=ScriptedModel())
+    other = make_client(database, model=ScriptedModel())
     assert other.agents.retrieve(agent.id).tool_rules == changed.tool_rules
     assert client.agents.modify(agent.id, tool_rules=[]).tool_rules == []
 
