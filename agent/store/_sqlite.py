@@ -51,6 +51,7 @@ class SQLiteStore(Store):
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self._refuse_foreign()  # before anything is written, even the journal mode
+        self._refuse_newer()
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError as e:  # a read-only directory: no room for the WAL
@@ -64,7 +65,11 @@ class SQLiteStore(Store):
         # after each checkpoint the WAL shrinks back to this size instead of staying at its peak
         self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         self._indexes: dict[str, tuple[VectorIndex, tuple[int, int]]] = {}
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
 
     def _refuse_foreign(self) -> None:
         """Refuse a database that holds tables but is not selfedit's (nothing is written)."""
@@ -83,6 +88,25 @@ class SQLiteStore(Store):
                 [f"is not a selfedit database (it holds other tables: {shown}); open another file"],
             )
 
+    def _refuse_newer(self) -> None:
+        """Refuse a database of a newer selfedit before anything is written (WAL mode too)."""
+        found = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if found is None:  # a new database
+            return
+        version = self.db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        if version is not None and int(version) > SCHEMA_VERSION:
+            self.db.close()
+            raise self._newer(int(version))
+
+    def _newer(self, version: int) -> ConfigError:
+        return ConfigError(
+            self.path,
+            [f"has schema version {version}, newer than this selfedit's ({SCHEMA_VERSION}): "
+             "upgrade selfedit to open it"],
+        )  # fmt: skip
+
     def _migrate(self) -> None:
         with self.transaction():
             found = self.db.execute(
@@ -91,12 +115,8 @@ class SQLiteStore(Store):
             query = "SELECT version FROM schema_version"
             row = self.db.execute(query).fetchone() if found else None
             version = SCHEMA_VERSION if row is None else int(row[0])
-            if version > SCHEMA_VERSION:
-                raise ConfigError(
-                    self.path,
-                    [f"has schema version {version}, newer than this selfedit's "
-                     f"({SCHEMA_VERSION}): upgrade selfedit to open it"],
-                )  # fmt: skip
+            if version > SCHEMA_VERSION:  # upgraded by another process since the check
+                raise self._newer(version)
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[step]:
                     self.db.execute(statement)
