@@ -1,11 +1,11 @@
 """Stored tools in a new process: by reference, by source, with every option; loading runs nothing.
 
-Each ``run`` starts a real Python process on a file database in ``tmp_path``; the scripts use
-``ScriptedModel``, so no model or network is involved.
+Each ``run`` starts a real Python process on the test's database (a SQLite file, or a PostgreSQL
+schema: every test runs on both); the scripts use ``ScriptedModel``, so no model or network is
+involved.
 """
 
 import json
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _raw import raw_sql
 
 import stdlib_tools
 from agent import AsyncClient
@@ -40,12 +41,12 @@ def turn(client, agent_id, *replies):
 """
 
 
-def run(tmp_path: Path, name: str, code: str) -> Any:
-    """Run ``code`` as ``name``.py in a new process; what it printed last, as JSON."""
+def run(tmp_path: Path, database: str, name: str, code: str) -> Any:
+    """Run ``code`` as ``name``.py in a new process on ``database``; its last line, as JSON."""
     script = tmp_path / f"{name}.py"
     script.write_text(HEADER + textwrap.dedent(code))
     done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "agents.db")],
+        [sys.executable, str(script), database],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -82,10 +83,13 @@ def forecast(city: str, unit: str = "C") -> str:
 '''
 
 
-def test_a_module_tool_is_imported_by_reference_and_an_edit_is_noticed(tmp_path: Path) -> None:
+def test_a_module_tool_is_imported_by_reference_and_an_edit_is_noticed(
+    tmp_path: Path, database: str
+) -> None:
     (tmp_path / "weather.py").write_text(MODULE)
     stored, _ = run(
         tmp_path,
+        database,
         "upsert",
         """
         import weather
@@ -106,7 +110,7 @@ def test_a_module_tool_is_imported_by_reference_and_an_edit_is_noticed(tmp_path:
         ]
         print(json.dumps([results, offered]))
         """
-    (results, offered), log = run(tmp_path, "call", call_it)
+    (results, offered), log = run(tmp_path, database, "call", call_it)
     assert results == [["success", '{"city": "Oslo", "unit": "celsius"}']]
     assert "changed" not in log
 
@@ -116,7 +120,7 @@ def test_a_module_tool_is_imported_by_reference_and_an_edit_is_noticed(tmp_path:
     (tmp_path / "weather.py").write_text(
         edited.replace("return _describe", "return 'v2 ' + _describe")
     )
-    (results, offered), log = run(tmp_path, "call_again", call_it)
+    (results, offered), log = run(tmp_path, database, "call_again", call_it)
     assert results == [["success", 'v2 {"city": "Oslo", "unit": "celsius"}']]
     assert "tool 'forecast': weather:forecast changed since it was upserted" in log
     assert "the model is now sent the schema of the current code" in log
@@ -177,8 +181,8 @@ print(json.dumps([[t.__dict__ for t in client.tools.list()], agent.id]))
 '''
 
 
-def test_source_tools_and_every_option_survive_a_restart(tmp_path: Path) -> None:
-    (stored, _agent_id), _ = run(tmp_path, "notebook", SOURCE_TOOLS)
+def test_source_tools_and_every_option_survive_a_restart(tmp_path: Path, database: str) -> None:
+    (stored, _agent_id), _ = run(tmp_path, database, "notebook", SOURCE_TOOLS)
     by_name = {t["name"]: t for t in stored}
     assert all(t["reference"] is None for t in stored)  # __main__: stored by source
     assert by_name["every_option"]["options"] == {
@@ -193,6 +197,7 @@ def test_source_tools_and_every_option_survive_a_restart(tmp_path: Path) -> None
     assert by_name["shout_tool"]["json_schema"]["function"]["strict"] is True
     (schemas, results), log = run(
         tmp_path,
+        database,
         "reopen",
         """
         client = Client(DB, model=ScriptedModel())
@@ -219,7 +224,7 @@ def test_source_tools_and_every_option_survive_a_restart(tmp_path: Path) -> None
 
 
 async def test_a_source_tool_needing_module_level_names_is_refused_at_upsert(
-    tmp_path: Path,
+    tmp_path: Path, database: str
 ) -> None:
     code = '''
 import json
@@ -244,7 +249,7 @@ def notes(text: str, most: int = LIMIT) -> str:
     path.write_text(code)
     namespace: dict[str, Any] = {"__name__": "__main__"}  # as in a notebook
     exec(compile(code, str(path), "exec"), namespace)
-    client = AsyncClient(":memory:")
+    client = AsyncClient(database)
     try:
         with pytest.raises(SchemaError) as info:
             await client.tools.upsert_from_function(func=namespace["notes"])
@@ -274,7 +279,7 @@ def grab(x: int = open({marker!r} + ".default", "w").write("default ran")) -> st
 """
 
 
-async def _store_rows(db: Path, marker: Path) -> str:
+async def _store_rows(db: str, marker: Path) -> str:
     """An agent whose custom tools are then overwritten with hostile and broken rows."""
     client = AsyncClient(db, model=ScriptedModel())
     try:
@@ -288,29 +293,30 @@ async def _store_rows(db: Path, marker: Path) -> str:
         agent = await client.agents.create(name="a", tool_ids=ids)
     finally:
         client.close()
-    with sqlite3.connect(db) as raw:
-        hostile = HOSTILE.format(marker=str(marker))
-        raw.execute("UPDATE tools SET source = ? WHERE name = 'grab'", (hostile,))
-        raw.execute("UPDATE tools SET reference = 'no_such_module:gone' WHERE name = 'gone'")
-        raw.execute("UPDATE tools SET schema = '{nope', spec = '[1]' WHERE name = 'garbled'")
-        raw.execute(
-            "UPDATE tools SET source = ? WHERE name = 'fine'",
-            ("def fine() -> str:\n    '''Fine.'''\n    return 'still fine'\n",),
-        )
-        # a send_message of someone else's, written straight into the database
-        raw.execute(
-            "INSERT INTO tools (id, name, source, schema, created_at) VALUES "
-            "('tool-evil', 'send_message', ?, '{}', '2026-01-01')",
-            (HOSTILE.format(marker=str(marker) + ".send"),),
-        )
+    hostile = HOSTILE.format(marker=str(marker))
+    raw_sql(db, "UPDATE tools SET source = ? WHERE name = 'grab'", (hostile,))
+    raw_sql(db, "UPDATE tools SET reference = 'no_such_module:gone' WHERE name = 'gone'")
+    raw_sql(db, "UPDATE tools SET schema = '{nope', spec = '[1]' WHERE name = 'garbled'")
+    raw_sql(
+        db,
+        "UPDATE tools SET source = ? WHERE name = 'fine'",
+        ("def fine() -> str:\n    '''Fine.'''\n    return 'still fine'\n",),
+    )
+    # a send_message of someone else's, written straight into the database
+    raw_sql(
+        db,
+        "INSERT INTO tools (id, name, source, schema, created_at) VALUES "
+        "('tool-evil', 'send_message', ?, '{}', '2026-01-01')",
+        (HOSTILE.format(marker=str(marker) + ".send"),),
+    )
     return agent.id
 
 
-async def test_listing_agents_runs_no_stored_code(tmp_path: Path) -> None:
-    db, marker = tmp_path / "agents.db", tmp_path / "ran"
-    agent_id = await _store_rows(db, marker)
+async def test_listing_agents_runs_no_stored_code(tmp_path: Path, database: str) -> None:
+    marker = tmp_path / "ran"
+    agent_id = await _store_rows(database, marker)
     cli = subprocess.run(
-        [sys.executable, "-m", "agent._cli", "agents", "list", "--db", str(db)],
+        [sys.executable, "-m", "agent._cli", "agents", "list", "--db", database],
         capture_output=True,
         text=True,
         timeout=60,
@@ -319,6 +325,7 @@ async def test_listing_agents_runs_no_stored_code(tmp_path: Path) -> None:
     assert agent_id in cli.stdout
     (results, names), _ = run(
         tmp_path,
+        database,
         "list",
         """
         client = Client(DB, model=ScriptedModel())
@@ -344,10 +351,12 @@ async def test_listing_agents_runs_no_stored_code(tmp_path: Path) -> None:
     assert fine == ["success", "still fine"]
 
 
-async def test_a_send_message_row_never_replaces_the_built_in(tmp_path: Path) -> None:
-    db, marker = tmp_path / "agents.db", tmp_path / "ran"
-    await _store_rows(db, marker)
-    client = AsyncClient(db, model=ScriptedModel([send("hello")]))
+async def test_a_send_message_row_never_replaces_the_built_in(
+    tmp_path: Path, database: str
+) -> None:
+    marker = tmp_path / "ran"
+    await _store_rows(database, marker)
+    client = AsyncClient(database, model=ScriptedModel([send("hello")]))
     try:
         (agent,) = await client.agents.list()
         assert agent.tools[0] is stdlib_tools.send_message
@@ -366,29 +375,28 @@ async def test_a_send_message_row_never_replaces_the_built_in(tmp_path: Path) ->
     assert list(tmp_path.glob("ran*")) == []
 
 
-async def test_a_row_from_a_version_1_database_is_built_by_its_name(tmp_path: Path) -> None:
-    db = tmp_path / "agents.db"
-    client = AsyncClient(db, model=ScriptedModel([call("legacy"), send("ok")]))
+async def test_a_row_from_a_version_1_database_is_built_by_its_name(database: str) -> None:
+    client = AsyncClient(database, model=ScriptedModel([call("legacy"), send("ok")]))
     try:
-        with sqlite3.connect(db) as raw:
-            raw.execute(
-                "INSERT INTO tools (id, name, source, schema, created_at) VALUES "
-                "('tool-old', 'legacy', ?, ?, '2025-01-01')",
-                (
-                    "def legacy() -> str:\n    '''Old.'''\n    return 'old but fine'\n",
-                    json.dumps(
-                        {
-                            "type": "function",
-                            "function": {
-                                "name": "legacy",
-                                "description": "Old.",
-                                "parameters": {"type": "object", "properties": {}},
-                                "strict": False,
-                            },
-                        }
-                    ),
+        raw_sql(
+            database,
+            "INSERT INTO tools (id, name, source, schema, created_at) VALUES "
+            "('tool-old', 'legacy', ?, ?, '2025-01-01')",
+            (
+                "def legacy() -> str:\n    '''Old.'''\n    return 'old but fine'\n",
+                json.dumps(
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": "legacy",
+                            "description": "Old.",
+                            "parameters": {"type": "object", "properties": {}},
+                            "strict": False,
+                        },
+                    }
                 ),
-            )
+            ),
+        )
         agent = await client.agents.create(tool_ids=["tool-old"])
         response = await client.agents.messages.create(
             agent_id=agent.id, messages=[{"role": "user", "content": "hi"}]
