@@ -14,7 +14,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import pq
@@ -41,15 +41,30 @@ from agent.store._postgres_schema import (
 __all__ = ["PostgresStore", "hidden_password", "ts_query"]
 
 _PLACEHOLDER = re.compile(r"\?(\d*)")
+_QUERY_PASSWORD = re.compile(r"(?<=[?&]password=)[^&#]*")
 
 
 def hidden_password(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and ``Store.path``)."""
+    """``url`` with its password (``user:password@`` or ``?password=``) replaced by ``***``.
+
+    For messages and ``Store.path``.
+    """
     parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return _QUERY_PASSWORD.sub("***", url)
+
+
+def _without_passwords(text: str, url: str) -> str:
+    """``text`` with every password of ``url``, as written or decoded, replaced by ``***``.
+
+    libpq's messages about a malformed URL quote the part they could not read.
+    """
+    written = [urlsplit(url).password or "", *_QUERY_PASSWORD.findall(url)]
+    for secret in sorted({f for p in written if p for f in (p, unquote(p))}, key=len)[::-1]:
+        text = text.replace(secret, "***")
+    return text
 
 
 def ts_query(text: str) -> str | None:
@@ -146,7 +161,8 @@ class PostgresStore(Store):
         try:
             raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
         except psycopg.Error as e:
-            raise ConfigError(self.path, [f"cannot be reached: {_first_line(e)}"]) from None
+            reason = _without_passwords(_first_line(e), url)
+            raise ConfigError(self.path, [f"cannot be reached: {reason}"]) from None
         self.db = PgConnection(raw)
         self._hnsw: set[int] = set()
         # filtered nearest-neighbour scans keep going until they have enough rows

@@ -1,0 +1,180 @@
+"""What selfedit opens and what it refuses, before writing anything; and what it never shows.
+
+A PostgreSQL schema that holds another program's tables, or one written by a newer selfedit,
+is refused with a ``ConfigError`` that says what to do, and is left exactly as it was (so is a
+SQLite file of a newer version). The password in a URL never reaches ``Store.path`` or an
+error message.
+"""
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from _postgres import drop_schema, fresh_url
+
+from agent import Client, ConfigError
+from agent.store import DATABASE_URL_ENV, open_store
+from agent.store._postgres_schema import SCHEMA_VERSION as PG_VERSION
+from agent.store._sqlite_schema import SCHEMA_VERSION as SQLITE_VERSION
+from agent.testing import ScriptedModel
+
+SECRET = "s3cret-Pw"
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    """A new, empty PostgreSQL schema (dropped afterwards)."""
+    made = fresh_url()
+    yield made
+    drop_schema(made)
+
+
+def run(url: str, *statements: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def objects(url: str) -> set[str]:
+    """Everything the URL's schema holds: tables, indexes, sequences, views and functions."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        relations = conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+        ).fetchall()
+        functions = conn.execute(
+            "SELECT proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace"
+        ).fetchall()
+    return {r[0] for r in relations + functions}
+
+
+def with_password(url: str) -> tuple[str, str]:
+    """``url`` with a password in it, and that password.
+
+    A URL that has one keeps it; one without gets ``SECRET`` (the test server trusts local
+    connections, so any password opens it).
+    """
+    parts = urlsplit(url)
+    if parts.password:
+        return url, parts.password
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{parts.username or 'postgres'}:{SECRET}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc)), SECRET
+
+
+# -- refused, untouched ----------------------------------------------------------------------
+
+
+def test_a_schema_holding_another_programs_tables_is_refused_and_left_untouched(
+    url: str,
+) -> None:
+    run(url, "CREATE TABLE orders (id INTEGER PRIMARY KEY)", "INSERT INTO orders VALUES (7)")
+    before = objects(url)
+    with pytest.raises(ConfigError, match=r"is not selfedit's \(it holds other tables: orders\)"):
+        Client(url)
+    with pytest.raises(ConfigError, match="use another database or schema"):
+        open_store(url)
+    assert objects(url) == before  # no table, index, sequence or function was made
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT id FROM orders").fetchall() == [(7,)]
+
+
+def test_a_schema_of_a_newer_selfedit_is_refused_before_anything_is_written(url: str) -> None:
+    newer = PG_VERSION + 1
+    run(
+        url,
+        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+        f"INSERT INTO schema_version VALUES ({newer})",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"has schema version {newer}, newer than this selfedit's \({PG_VERSION}\): "
+        "upgrade selfedit to open it",
+    ):
+        Client(url)
+    assert objects(url) == {"schema_version"}  # not one of this version's tables was made
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(newer,)]
+
+
+def test_a_sqlite_file_of_a_newer_selfedit_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    newer = SQLITE_VERSION + 1
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (?)", (newer,))
+        db.commit()
+    before = path.read_bytes()
+    with pytest.raises(
+        ConfigError,
+        match=rf"has schema version {newer}, newer than this selfedit's \({SQLITE_VERSION}\)",
+    ):
+        Client(path)
+    assert path.read_bytes() == before  # not even the journal mode was changed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["newer.db"]  # no WAL left behind
+
+
+# -- the password stays hidden --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["user", "query"])
+def test_the_password_of_a_url_never_appears_in_the_store_path(url: str, where: str) -> None:
+    if where == "user":
+        opened, secret = with_password(url)
+    else:
+        opened, secret = f"{url}&password={SECRET}", SECRET
+    store = open_store(opened)
+    try:
+        assert secret not in store.path
+        assert "***" in store.path
+        assert store.path.split("?")[0].endswith(urlsplit(url).path)  # still says where it is
+    finally:
+        store.close()
+
+
+def test_the_password_of_a_url_never_appears_in_a_refusal(url: str) -> None:
+    run(url, "CREATE TABLE orders (id INTEGER)")
+    opened, secret = with_password(url)
+    with pytest.raises(ConfigError, match="holds other tables") as refused:
+        Client(opened)
+    assert secret not in str(refused.value)
+
+
+def test_an_unreachable_url_is_a_one_line_config_error_without_its_password(
+    tmp_path: Path,
+) -> None:
+    unreachable = f"postgresql://postgres:{SECRET}@/postgres?host={tmp_path}"  # no server there
+    with pytest.raises(ConfigError, match="cannot be reached") as refused:
+        Client(unreachable)
+    (problem,) = refused.value.problems
+    assert "\n" not in problem and str(tmp_path) in problem  # says where it looked
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    assert SECRET not in str(refused.value)
+
+
+def test_a_malformed_url_is_refused_without_echoing_its_password() -> None:
+    malformed = "postgresql://postgres:pa%zzss@/postgres?host=/nonexistent"  # %zz: no escape
+    with pytest.raises(ConfigError) as refused:
+        open_store(malformed)
+    assert "pa%zzss" not in str(refused.value)
+    assert "zzss" not in str(refused.value)
+
+
+# -- SELFEDIT_DATABASE_URL ------------------------------------------------------------------
+
+
+def test_client_without_a_path_opens_selfedit_database_url(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    monkeypatch.setenv("SELFEDIT_HOME", str(tmp_path))  # where the default SQLite file would go
+    with Client(model=ScriptedModel()) as client:
+        client.agents.create(name="from-the-environment")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT name FROM agents").fetchall() == [("from-the-environment",)]
+    assert list(tmp_path.iterdir()) == []  # no SQLite file was made
+    with Client(tmp_path / "given.db", model=ScriptedModel()) as client:  # a path given wins
+        assert client.agents.list() == []
