@@ -83,20 +83,25 @@ class FunctionSchema:
     """The loose JSON schema of ``params``."""
 
 
+TypeInfo = tuple[Schema, Schema, "str | None"]
+"""An annotation's schema, its ``$defs``, and why its values cannot be validated (or ``None``)."""
+
+
 @functools.lru_cache(maxsize=1024)
-def _cached_type_schema(annotation: Any) -> tuple[Schema, Schema]:
+def _cached_type_schema(annotation: Any) -> TypeInfo:
     return _type_schema(annotation)
 
 
-def _type_schema(annotation: Any) -> tuple[Schema, Schema]:
-    """Return ``(schema, $defs)`` for one annotation."""
+def _type_schema(annotation: Any) -> TypeInfo:
+    """Return ``(schema, $defs, problem)`` for one annotation."""
     adapter = TypeAdapter(annotation)
     schema = adapter.json_schema(ref_template=_REF_TEMPLATE, schema_generator=Generator)
     defs = schema.pop("$defs", {})
-    return clean(schema), {key: clean(value) for key, value in defs.items()}
+    cleaned = {key: clean(value) for key, value in defs.items()}
+    return clean(schema), cleaned, unhashable_set(annotation)
 
 
-_by_repr: dict[Any, tuple[Schema, Schema]] = {}
+_by_repr: dict[Any, TypeInfo] = {}
 
 
 def _metadata_key(annotation: Any) -> Any:
@@ -118,8 +123,12 @@ def _metadata_key(annotation: Any) -> Any:
     return key
 
 
-def type_schema(annotation: Any) -> tuple[Schema, Schema]:
-    """Schema and ``$defs`` of ``annotation``, cached per type (per ``Field`` by its repr)."""
+def type_schema(annotation: Any) -> TypeInfo:
+    """Schema, ``$defs`` and problem of ``annotation``, cached per type (``Field``: by repr).
+
+    The problem is a ``set`` of items that cannot be hashed (every non-empty value would be
+    refused), found once per type like the schema.
+    """
     key = _metadata_key(annotation)  # a FieldInfo hashes by identity: no use as a key
     if key is None:
         try:
@@ -320,7 +329,7 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
     collided = False
     for param in params:
         try:
-            types[param.name], new_defs = type_schema(param.annotation)
+            types[param.name], new_defs, unhashable = type_schema(param.annotation)
             collided = collided or not _merge(defs, new_defs)
         except (PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
             problems.append(f"parameter {param.name!r}: unsupported type {param.annotation!r}")
@@ -328,7 +337,6 @@ def function_schema(  # noqa: C901 - the one long function: numbered steps
         except PydanticUserError as e:
             problems.append(f"parameter {param.name!r}: {e.message}")
             continue
-        unhashable = unhashable_set(param.annotation)
         if unhashable:
             problems.append(f"parameter {param.name!r}: {unhashable}")
     texts = {
