@@ -47,9 +47,13 @@ class GroupCommit:
         done: list[tuple[asyncio.Future[None], BaseException | None]] = []
         try:
             with self._store.transaction():
-                for write, future in pending:
-                    done.append((future, self._savepoint(write)))
-        except Exception as e:  # the shared commit failed: so did every write in it
+                if len(pending) == 1:  # alone: its failure rolls back everything (no savepoint)
+                    pending[0][0]()
+                    done.append((pending[0][1], None))
+                else:
+                    for write, future in pending:
+                        done.append((future, self._savepoint(write)))
+        except Exception as e:  # the shared commit failed (or the only write): so did every write
             done = [(future, e) for _, future in pending]
         for future, error in done:
             if not future.cancelled():
