@@ -10,6 +10,7 @@ index, and a hybrid search fuses both by reciprocal rank inside one query.
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -75,6 +76,12 @@ def ts_query(text: str) -> str | None:
 def vector_text(vector: Sequence[float]) -> str:
     """A vector in pgvector's text form."""
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+
+
+def unit(vector: Sequence[float]) -> list[float]:
+    """``vector`` scaled to length 1, as SQLite stores it (a zero vector stays zero)."""
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
 
 
 class Row(tuple[Any, ...]):
@@ -279,7 +286,7 @@ class PostgresStore(Store):
         if len(vector) not in self._hnsw:
             self.db.raw.execute(hnsw_index(len(vector)))
             self._hnsw.add(len(vector))
-        return (vector_text(vector), len(vector))
+        return (vector_text(unit(vector)), len(vector))
 
     def read_vector(self, stored: Any) -> list[float] | None:
         """Pgvector's text form back as a list."""
