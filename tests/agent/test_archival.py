@@ -1,4 +1,7 @@
-"""Archival memory: passages in SQLite, BM25 search, hybrid search with embeddings, paging."""
+"""Archival memory: passages, full-text search, hybrid search with embeddings, paging.
+
+Each test runs on both backends (the ``database`` fixture) unless it reads SQLite's own parts.
+"""
 
 import array
 import math
@@ -12,6 +15,8 @@ from agent import AgentState, AsyncClient, NotFoundError
 from agent.testing import FakeEmbedding, ScriptedModel
 
 MakeAsyncClient = Callable[..., AsyncClient]
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+"""For a test of SQLite's own parts (its float32 blobs, its in-process vector index)."""
 
 CORPUS = [
     "Bob loves cats and has two of them, Miso and Tofu.",
@@ -66,8 +71,9 @@ class FailingEmbedding:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[AsyncClient]:
-    made = AsyncClient(":memory:", model=ScriptedModel())
+async def client(database: str) -> AsyncIterator[AsyncClient]:
+    """A client on each backend."""
+    made = AsyncClient(database, model=ScriptedModel())
     yield made
     made.close()
 
@@ -297,6 +303,7 @@ async def test_passages_are_embedded_on_insert(client: AsyncClient) -> None:
     assert embedding.calls == 1
 
 
+@SQLITE_ONLY  # SQLite's float32 blobs (PostgreSQL's vectors: tests/store/test_postgres_search.py)
 async def test_vectors_are_stored_as_unit_float32(client: AsyncClient) -> None:
     embedding = FakeEmbedding(dimensions=64)
     agent = await new_agent(client, ["Bob loves cats and dogs."], embedding=embedding)
@@ -338,8 +345,10 @@ HYBRID_QUESTIONS = [q for q in QUESTIONS if q[0].split()[-1] not in {"love", "pl
 
 
 @pytest.mark.parametrize(("query", "expected"), HYBRID_QUESTIONS)
-async def test_hybrid_keeps_the_right_passage_first(query: str, expected: str) -> None:
-    client = AsyncClient(":memory:", model=ScriptedModel(), embedding=FakeEmbedding())
+async def test_hybrid_keeps_the_right_passage_first(
+    database: str, query: str, expected: str
+) -> None:
+    client = AsyncClient(database, model=ScriptedModel(), embedding=FakeEmbedding())
     try:
         agent = await client.agents.create(embedding="openai/text-embedding-3-small")
         for text in CORPUS:
@@ -389,6 +398,7 @@ async def ranking(client: AsyncClient, query: str) -> list[str]:
     return [p.text for p in found.results]
 
 
+@SQLITE_ONLY  # numpy serves SQLite's in-process vector index; PostgreSQL ranks in the database
 @pytest.mark.parametrize("query", ["catsitting", "which pets does Bob love", "Sunday"])
 async def test_hybrid_ranks_the_same_without_numpy(
     client: AsyncClient, monkeypatch: pytest.MonkeyPatch, query: str
@@ -421,9 +431,8 @@ async def test_inserts_after_a_search_are_found_by_meaning(client: AsyncClient) 
     assert (await archival(agent).search("catsitting")).results[0].text == CAT_SITTING
 
 
-async def test_hybrid_search_after_reopening_uses_the_stored_vectors(tmp_path: Any) -> None:
-    path = tmp_path / "agents.db"
-    first = AsyncClient(path, model=ScriptedModel(), embedding=FakeEmbedding())
+async def test_hybrid_search_after_reopening_uses_the_stored_vectors(database: str) -> None:
+    first = AsyncClient(database, model=ScriptedModel(), embedding=FakeEmbedding())
     try:
         agent = await first.agents.create(embedding="openai/text-embedding-3-small")
         for text in [*CORPUS, CAT_SITTING]:
@@ -431,7 +440,7 @@ async def test_hybrid_search_after_reopening_uses_the_stored_vectors(tmp_path: A
     finally:
         first.close()
     embedding = FakeEmbedding()
-    second = AsyncClient(path, model=ScriptedModel(), embedding=embedding)
+    second = AsyncClient(database, model=ScriptedModel(), embedding=embedding)
     try:
         reopened = await second.agents.retrieve(agent.id)
         found = await archival(reopened).search("catsitting")
@@ -491,8 +500,10 @@ async def test_passages_whose_embedding_failed_are_still_found_in_hybrid(
 # -- client.agents.passages --------------------------------------------------------------
 
 
-async def test_passages_create_list_and_delete(make_async_client: MakeAsyncClient) -> None:
-    client = make_async_client(model=ScriptedModel())
+async def test_passages_create_list_and_delete(
+    make_async_client: MakeAsyncClient, database: str
+) -> None:
+    client = make_async_client(database, model=ScriptedModel())
     agent = await client.agents.create()
     created = [await client.agents.passages.create(agent_id=agent.id, text=text) for text in CORPUS]
     assert not any(p.duplicate for p in created)
@@ -508,9 +519,9 @@ async def test_passages_create_list_and_delete(make_async_client: MakeAsyncClien
 
 
 async def test_passages_create_with_tags_and_duplicates(
-    make_async_client: MakeAsyncClient,
+    make_async_client: MakeAsyncClient, database: str
 ) -> None:
-    client = make_async_client(model=ScriptedModel())
+    client = make_async_client(database, model=ScriptedModel())
     agent = await client.agents.create()
     first = await client.agents.passages.create(agent_id=agent.id, text="x y", tags=["a"])
     again = await client.agents.passages.create(agent_id=agent.id, text="x y")

@@ -19,8 +19,9 @@ def model() -> ScriptedModel:
 
 
 @pytest.fixture
-async def client(model: ScriptedModel) -> AsyncIterator[AsyncClient]:
-    made = AsyncClient(":memory:", model=model)
+async def client(database: str, model: ScriptedModel) -> AsyncIterator[AsyncClient]:
+    """A client on each backend."""
+    made = AsyncClient(database, model=model)
     yield made
     made.close()
 

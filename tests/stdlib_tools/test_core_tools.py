@@ -213,9 +213,12 @@ def test_the_model_cannot_pass_agent_state(state: AgentState) -> None:
 # -- through the engine ------------------------------------------------------------------
 
 
-async def run(replies: list[Any]) -> tuple[AsyncClient, str, list[Any], ScriptedModel]:
+async def run(
+    database: str, replies: list[Any]
+) -> tuple[AsyncClient, str, list[Any], ScriptedModel]:
+    """One turn on ``database`` (each backend) in which the model makes ``replies``."""
     model = ScriptedModel([*replies, send("done")])
-    client = AsyncClient(":memory:", model=model)
+    client = AsyncClient(database, model=model)
     agent = await client.agents.create(
         memory_blocks=[
             {"label": "human", "value": "Name: Bob\nLikes: tea", "limit": 40},
@@ -233,12 +236,13 @@ async def block_value(client: AsyncClient, agent_id: str, label: str) -> str:
     return (await client.agents.blocks.retrieve(agent_id, block_label=label)).value
 
 
-async def test_engine_append_and_replace() -> None:
+async def test_engine_append_and_replace(database: str) -> None:
     client, agent_id, returns, model = await run(
+        database,
         [
             call("core_memory_append", label="human", content="Has a cat."),
             call("core_memory_replace", label="human", old_content="cat", new_content="dog"),
-        ]
+        ],
     )
     try:
         assert [r.status for r in returns] == ["success", "success"]
@@ -274,8 +278,8 @@ async def test_engine_append_and_replace() -> None:
         ),
     ],
 )
-async def test_engine_refusals_change_nothing(reply: Any, needle: str) -> None:
-    client, agent_id, returns, model = await run([reply])
+async def test_engine_refusals_change_nothing(database: str, reply: Any, needle: str) -> None:
+    client, agent_id, returns, model = await run(database, [reply])
     try:
         (refusal,) = returns
         assert refusal.status == "error"

@@ -17,8 +17,9 @@ FACTS = [f"Bob's plant number {i} is a fern that needs water on day {i}." for i 
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[AsyncClient]:
-    made = AsyncClient(":memory:", model=ScriptedModel())
+async def client(database: str) -> AsyncIterator[AsyncClient]:
+    """A client on each backend."""
+    made = AsyncClient(database, model=ScriptedModel())
     yield made
     made.close()
 
@@ -231,8 +232,8 @@ async def test_conversation_search_with_a_bad_date_is_a_tool_error(history: Agen
 
 
 @pytest.fixture
-def sync_state() -> Iterator[tuple[Client, AgentState]]:
-    client = Client(":memory:", model=ScriptedModel())
+def sync_state(database: str) -> Iterator[tuple[Client, AgentState]]:
+    client = Client(database, model=ScriptedModel())
     try:
         yield client, client.agents.create()
     finally:

@@ -128,9 +128,10 @@ async def test_ainvoke() -> None:
 # -- through the engine ------------------------------------------------------------------
 
 
-async def run(replies: list[Any], value: str = "[]", limit: int = 200) -> Any:
+async def run(database: str, replies: list[Any], value: str = "[]", limit: int = 200) -> Any:
+    """One turn on ``database`` (each backend) in which the model makes ``replies``."""
     model = ScriptedModel([*replies, send("done")])
-    client = AsyncClient(":memory:", model=model)
+    client = AsyncClient(database, model=model)
     agent = await client.agents.create(
         memory_blocks=[{"label": "tasks", "value": value, "limit": limit}],
         tools=["task_queue_push", "task_queue_pop"],
@@ -146,13 +147,14 @@ async def run(replies: list[Any], value: str = "[]", limit: int = 200) -> Any:
     return returns, block.value, model
 
 
-async def test_engine_push_and_pop() -> None:
+async def test_engine_push_and_pop(database: str) -> None:
     returns, value, model = await run(
+        database,
         [
             call("task_queue_push", task_description="Buy milk"),
             call("task_queue_push", task_description="Call Alice"),
             call("task_queue_pop"),
-        ]
+        ],
     )
     assert [r.status for r in returns] == ["success", "success", "success"]
     assert "Buy milk" in returns[2].tool_return
@@ -162,9 +164,11 @@ async def test_engine_push_and_pop() -> None:
     assert '["Call Alice"]' in model.requests[3].messages[0]["content"]
 
 
-async def test_engine_over_the_limit_is_an_error_and_the_block_is_unchanged() -> None:
+async def test_engine_over_the_limit_is_an_error_and_the_block_is_unchanged(
+    database: str,
+) -> None:
     returns, value, model = await run(
-        [call("task_queue_push", task_description="x" * 50)], value='["a"]', limit=30
+        database, [call("task_queue_push", task_description="x" * 50)], value='["a"]', limit=30
     )
     (refusal,) = returns
     assert refusal.status == "error"
@@ -173,17 +177,17 @@ async def test_engine_over_the_limit_is_an_error_and_the_block_is_unchanged() ->
     assert model.requests[1].messages[-1]["content"] == refusal.tool_return
 
 
-async def test_engine_a_broken_block_is_an_error() -> None:
-    returns, value, _ = await run([call("task_queue_pop")], value="milk, eggs")
+async def test_engine_a_broken_block_is_an_error(database: str) -> None:
+    returns, value, _ = await run(database, [call("task_queue_pop")], value="milk, eggs")
     (refusal,) = returns
     assert refusal.status == "error"
     assert "JSON list" in refusal.tool_return
     assert value == "milk, eggs"
 
 
-async def test_engine_without_a_tasks_block() -> None:
+async def test_engine_without_a_tasks_block(database: str) -> None:
     model = ScriptedModel([call("task_queue_push", task_description="Buy milk"), send("sorry")])
-    client = AsyncClient(":memory:", model=model)
+    client = AsyncClient(database, model=model)
     try:
         agent = await client.agents.create(
             memory_blocks=[{"label": "human"}], tools=["task_queue_push"]
