@@ -175,9 +175,14 @@ class PostgresStore(Store):
         # filtered nearest-neighbour scans keep going until they have enough rows
         raw.execute("SET hnsw.iterative_scan = relaxed_order")
         try:
-            schema = str(self.db.execute("SELECT current_schema()").fetchone()[0])
+            schema = self.db.execute("SELECT current_schema()").fetchone()[0]
+            if schema is None:  # else CREATE TABLE fails with "no schema has been selected"
+                path = self.db.execute("SHOW search_path").fetchone()[0]
+                raise ConfigError(
+                    self.path, [f"names no schema that exists (search_path: {path}); create it"]
+                )
             self._lock_key = zlib.crc32(f"selfedit:{schema}".encode())
-            self._open(schema)
+            self._open(str(schema))
         except BaseException:
             raw.close()
             raise

@@ -10,11 +10,11 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from _postgres import drop_schema, fresh_url
+from _postgres import drop_schema, fresh_url, server_url
 
 from agent import Client, ConfigError
 from agent.store import DATABASE_URL_ENV, open_store
@@ -115,6 +115,18 @@ def test_a_sqlite_file_of_a_newer_selfedit_is_refused_and_left_unchanged(tmp_pat
         Client(path)
     assert path.read_bytes() == before  # not even the journal mode was changed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["newer.db"]  # no WAL left behind
+
+
+def test_a_url_whose_search_path_names_no_schema_that_exists_is_refused() -> None:
+    parts = urlsplit(server_url())
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+    missing = urlunsplit(
+        parts._replace(query=urlencode([*query, ("options", "-csearch_path=t_missing")]))
+    )
+    with pytest.raises(ConfigError, match=r"no schema that exists \(search_path: t_missing\)"):
+        Client(missing)
+    with psycopg.connect(server_url()) as conn:
+        assert conn.execute("SELECT to_regnamespace('t_missing')").fetchone() == (None,)
 
 
 # -- the password stays hidden --------------------------------------------------------------
