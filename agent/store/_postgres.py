@@ -42,6 +42,11 @@ from agent.store._postgres_schema import (
 __all__ = ["PostgresStore", "hidden_password", "ts_query"]
 
 _PLACEHOLDER = re.compile(r"\?(\d*)")
+# PostgreSQL's text cannot hold NUL: it is stored as U+FFFE, and the two noncharacters that
+# stand in are escaped with U+FFFF, so any string reads back exactly as it was written
+_TO_DB = {0: "\ufffe", 0xFFFE: "\uffff\ufffe", 0xFFFF: "\uffff\uffff"}
+_NEEDS_ESCAPE = re.compile("[\x00\ufffe\uffff]")
+_ESCAPED = re.compile("\uffff(.)|\ufffe", re.DOTALL)
 _QUERY_PASSWORD = re.compile(r"(?<=[?&]password=)[^&#]*")
 
 
@@ -73,6 +78,22 @@ def ts_query(text: str) -> str | None:
     return " | ".join(f"'{w}'" for w in query_words(text)) or None
 
 
+def to_db(value: Any) -> Any:
+    """A parameter as PostgreSQL takes it: a bool as 0 or 1, a string with NUL escaped."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and _NEEDS_ESCAPE.search(value):
+        return value.translate(_TO_DB)
+    return value
+
+
+def from_db(value: Any) -> Any:
+    """A column value as it was written (the inverse of ``to_db`` for strings)."""
+    if isinstance(value, str) and ("\ufffe" in value or "\uffff" in value):
+        return _ESCAPED.sub(lambda m: m.group(1) or "\x00", value)
+    return value
+
+
 def vector_text(vector: Sequence[float]) -> str:
     """A vector in pgvector's text form."""
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
@@ -102,7 +123,7 @@ class Row(tuple[Any, ...]):
 def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
     names = {c.name: i for i, c in enumerate(cursor.description or ())}
     kind = type("Row", (Row,), {"names": names, "__slots__": ()})
-    return lambda values: kind(values)
+    return lambda values: kind(map(from_db, values))
 
 
 class PgConnection:
@@ -133,7 +154,7 @@ class PgConnection:
         return found
 
     def _params(self, order: list[int] | None, params: Any) -> list[Any]:
-        values = [int(v) if isinstance(v, bool) else v for v in params]
+        values = [to_db(v) for v in params]
         return values if order is None else [values[i] for i in order]
 
     def execute(self, sql: str, params: Any = (), /) -> Any:

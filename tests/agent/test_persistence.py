@@ -186,6 +186,32 @@ def test_a_deleted_agent_stays_deleted(database: str, make_client: MakeClient) -
     assert [a.id for a in second.agents.list()] == [keep.id]
 
 
+# NUL, which PostgreSQL's text columns refuse, beside the characters its stand-in could clash with
+ODD = "nul\x00here \ufffe \uffff \uffff\ufffe \ufffe\x00 end\x00"
+
+
+def test_text_with_nul_characters_survives_reopening(
+    database: str, make_client: MakeClient
+) -> None:
+    reply = call("core_memory_append", label="human", content=ODD)
+    first = make_client(database, model=ScriptedModel([reply, send(ODD)]))
+    agent = first.agents.create(
+        system=ODD, memory_blocks=[{"label": "human", "value": ""}, {"label": "notes"}]
+    )
+    response = first.agents.messages.create(agent_id=agent.id, messages=user(ODD))
+    assert response.stop_reason == "end_turn"
+    first.agents.blocks.modify(agent.id, block_label="notes", value=ODD)
+    first.agents.passages.create(agent_id=agent.id, text=ODD)
+    first.close()
+
+    second = make_client(database, model=ScriptedModel())
+    assert second.agents.retrieve(agent.id).system == ODD
+    history = second.agents.messages.list(agent_id=agent.id)
+    assert (history[0].content, history[-1].content) == (ODD, ODD)
+    assert [b.value for b in second.agents.blocks.list(agent.id)] == [ODD, ODD]
+    assert [p.text for p in second.agents.passages.list(agent_id=agent.id)] == [ODD]
+
+
 # -- crashes -----------------------------------------------------------------------------
 
 
