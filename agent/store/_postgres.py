@@ -193,6 +193,8 @@ class PostgresStore(Store):
             raise ConfigError(self.path, [f"cannot be reached: {reason}"]) from None
         self.db = PgConnection(raw)
         self._hnsw: set[int] = set()
+        # made since the last transaction began: it may have rolled back (or to a savepoint)
+        self._new_hnsw: set[int] = set()
         # filtered nearest-neighbour scans keep going until they have enough rows
         raw.execute("SET hnsw.iterative_scan = relaxed_order")
         try:
@@ -265,6 +267,8 @@ class PostgresStore(Store):
         return {int(str(r[0]).rsplit("_", 1)[1]) for r in rows}
 
     def _begin(self) -> None:
+        if self._new_hnsw:  # which of the indexes made since the last begin were kept
+            self._hnsw, self._new_hnsw = self._indexed_dims(), set()
         # one round trip: the transaction and the write lock every writer of this schema takes
         self.db.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
 
@@ -309,9 +313,9 @@ class PostgresStore(Store):
     def _vector_values(self, vector: Sequence[float] | None) -> tuple[Any, ...]:
         if vector is None:
             return (None, None)
-        if len(vector) not in self._hnsw:
+        if len(vector) not in self._hnsw | self._new_hnsw:
             self.db.raw.execute(hnsw_index(len(vector)))
-            self._hnsw.add(len(vector))
+            self._new_hnsw.add(len(vector))
         return (vector_text(unit(vector)), len(vector))
 
     def read_vector(self, stored: Any) -> list[float] | None:
