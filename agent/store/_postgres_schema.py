@@ -1,7 +1,9 @@
 """The PostgreSQL schema: SQLite's tables and columns, with PostgreSQL's own indexes.
 
 Column names and types follow ``_sqlite_schema`` so the shared SQL reads both alike (flags and
-times stay INTEGER and ISO text). Full text is a generated ``tsvector`` column with a GIN index;
+times stay INTEGER and ISO text; numbers a user sets or that keep growing are BIGINT, 64 bits
+like SQLite's INTEGER). Full text is a generated ``tsvector`` column with a GIN index (of at most
+about 1 MB of words per row, PostgreSQL's limit: a longer text is indexed from its start);
 vectors are pgvector columns with an HNSW index per dimension (``hnsw_index``).
 """
 
@@ -16,18 +18,33 @@ TEXT_CONFIG = "english"
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    # the full-text value of a text: a long one may make more than the 1 MB a tsvector holds,
+    # then its first half (quarter, ...) is indexed; a short one never needs a subtransaction
+    f"""CREATE OR REPLACE FUNCTION selfedit_tsvector(body text) RETURNS tsvector
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE kept integer := length(body);
+        BEGIN
+            WHILE kept > 100000 LOOP
+                BEGIN
+                    RETURN to_tsvector('{TEXT_CONFIG}', left(body, kept));
+                EXCEPTION WHEN program_limit_exceeded THEN
+                    kept := kept / 2;
+                END;
+            END LOOP;
+            RETURN to_tsvector('{TEXT_CONFIG}', left(body, kept));
+        END $$""",
     """CREATE TABLE IF NOT EXISTS agents (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, system TEXT NOT NULL, model TEXT NOT NULL,
-        embedding TEXT, max_steps INTEGER NOT NULL, created_at TEXT NOT NULL,
+        embedding TEXT, max_steps BIGINT NOT NULL, created_at TEXT NOT NULL,
         tools TEXT NOT NULL, settings TEXT NOT NULL DEFAULT '{}',
-        summary TEXT NOT NULL DEFAULT '', summarized INTEGER NOT NULL DEFAULT 0,
-        summary_error TEXT, version INTEGER NOT NULL DEFAULT 1
+        summary TEXT NOT NULL DEFAULT '', summarized BIGINT NOT NULL DEFAULT 0,
+        summary_error TEXT, version BIGINT NOT NULL DEFAULT 1
     )""",
     "CREATE INDEX IF NOT EXISTS agents_created ON agents (created_at)",
     """CREATE TABLE IF NOT EXISTS blocks (
         seq BIGSERIAL UNIQUE, id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL,
-        "limit" INTEGER NOT NULL, description TEXT, read_only INTEGER NOT NULL,
-        version INTEGER NOT NULL DEFAULT 1
+        "limit" BIGINT NOT NULL, description TEXT, read_only INTEGER NOT NULL,
+        version BIGINT NOT NULL DEFAULT 1
     )""",
     """CREATE TABLE IF NOT EXISTS leases (
         agent_id TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
@@ -37,28 +54,28 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS agent_blocks (
         agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
         block_id TEXT NOT NULL REFERENCES blocks(id),
-        position INTEGER NOT NULL,
+        position BIGINT NOT NULL,
         PRIMARY KEY (agent_id, block_id)
     )""",
     "CREATE INDEX IF NOT EXISTS agent_blocks_block ON agent_blocks (block_id)",
-    f"""CREATE TABLE IF NOT EXISTS messages (
+    """CREATE TABLE IF NOT EXISTS messages (
         seq BIGSERIAL PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
         role TEXT NOT NULL, content TEXT NOT NULL, tool_calls TEXT, tool_call_id TEXT,
         name TEXT, status TEXT, created_at TEXT NOT NULL,
         in_context INTEGER NOT NULL DEFAULT 1, search_text TEXT NOT NULL DEFAULT '',
-        search_tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_CONFIG}', search_text)) STORED
+        search_tsv tsvector GENERATED ALWAYS AS (selfedit_tsvector(search_text)) STORED
     )""",
     "CREATE INDEX IF NOT EXISTS messages_context ON messages (agent_id, in_context, seq)",
     "CREATE INDEX IF NOT EXISTS messages_search ON messages USING GIN (search_tsv)",
     """CREATE TABLE IF NOT EXISTS tools (
         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
-        source_hash TEXT, created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+        source_hash TEXT, created_at TEXT NOT NULL, version BIGINT NOT NULL DEFAULT 1,
         reference TEXT, spec TEXT NOT NULL DEFAULT '{}',
         override INTEGER NOT NULL DEFAULT 0, sandbox INTEGER NOT NULL DEFAULT 0
     )""",
-    "CREATE TABLE IF NOT EXISTS tools_state (version INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tools_state (version BIGINT NOT NULL)",
     "INSERT INTO tools_state SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM tools_state)",
     # one number that moves with every write to the tools or MCP servers
     """CREATE OR REPLACE FUNCTION selfedit_tools_changed() RETURNS trigger
@@ -68,18 +85,18 @@ SCHEMA = (
         FOR EACH STATEMENT EXECUTE FUNCTION selfedit_tools_changed()""",
     """CREATE TABLE IF NOT EXISTS mcp_servers (
         name TEXT PRIMARY KEY, config TEXT NOT NULL, tools TEXT NOT NULL DEFAULT '[]',
-        created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1
+        created_at TEXT NOT NULL, version BIGINT NOT NULL DEFAULT 1
     )""",
     """CREATE OR REPLACE TRIGGER mcp_servers_changed AFTER INSERT OR UPDATE OR DELETE
         ON mcp_servers FOR EACH STATEMENT EXECUTE FUNCTION selfedit_tools_changed()""",
-    f"""CREATE TABLE IF NOT EXISTS passages (
+    """CREATE TABLE IF NOT EXISTS passages (
         seq BIGSERIAL PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
         text TEXT NOT NULL, text_hash TEXT NOT NULL, tags TEXT NOT NULL,
         created_at TEXT NOT NULL,
         embedding vector, dims INTEGER,  -- unit length; dims picks the HNSW index
-        text_tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_CONFIG}', text)) STORED,
+        text_tsv tsvector GENERATED ALWAYS AS (selfedit_tsvector(text)) STORED,
         UNIQUE (agent_id, text_hash)
     )""",
     "CREATE INDEX IF NOT EXISTS passages_agent ON passages (agent_id, seq)",

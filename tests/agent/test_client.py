@@ -143,6 +143,15 @@ def test_every_configuration_problem_is_reported_at_once(make_client: MakeClient
     assert len(info.value.problems) == 4
 
 
+def test_limits_past_32_bits_are_stored(make_client: MakeClient) -> None:
+    client = make_client(model=ScriptedModel())
+    big = 2**40
+    agent = client.agents.create(memory_blocks=[{"label": "human", "limit": big}], max_steps=big)
+    reopened = make_client(model=ScriptedModel())  # the same database, read afresh
+    assert reopened.agents.retrieve(agent.id).max_steps == big
+    assert reopened.agents.blocks.retrieve(agent.id, block_label="human").limit == big
+
+
 # -- agents.list / retrieve / delete -----------------------------------------------------
 
 

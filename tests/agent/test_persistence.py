@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from _raw import is_postgres, raw_sql
 
-from agent import AgentState, Client, ConfigError, ModelRequest, ModelResponse
+from agent import AgentState, AsyncClient, Client, ConfigError, ModelRequest, ModelResponse
 from agent.testing import FunctionModel, ScriptedModel, call, calls, send
 
 MakeClient = Callable[..., Client]
@@ -210,6 +210,22 @@ def test_text_with_nul_characters_survives_reopening(
     assert (history[0].content, history[-1].content) == (ODD, ODD)
     assert [b.value for b in second.agents.blocks.list(agent.id)] == [ODD, ODD]
     assert [p.text for p in second.agents.passages.list(agent_id=agent.id)] == [ODD]
+
+
+async def test_a_very_long_message_and_passage_are_stored_and_found(
+    database: str, make_async_client: Callable[..., AsyncClient]
+) -> None:
+    # 760,000 characters of distinct words: more than PostgreSQL's 1 MB full-text value holds
+    text = "stone " + " ".join(f"w{i}" for i in range(110_000))
+    client = make_async_client(database, model=ScriptedModel([send("ok")]))
+    agent = await client.agents.create(context_window_limit=2_000_000)
+    await client.agents.passages.create(agent_id=agent.id, text=text)
+    response = await client.agents.messages.create(agent_id=agent.id, messages=user(text))
+    assert response.stop_reason == "end_turn"
+    state = await client.agents.retrieve(agent.id)
+    assert state.archival is not None and state.recall is not None
+    assert [p.text for p in (await state.archival.search("stone")).results] == [text]
+    assert [m.content for m in (await state.recall.search("stone")).results] == [text]
 
 
 # -- crashes -----------------------------------------------------------------------------
