@@ -240,8 +240,7 @@ class PostgresStore(Store):
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(step, ()):
                     self.db.raw.execute(statement)
-            for statement in SCHEMA:
-                self.db.raw.execute(statement)
+            self.db.raw.execute(";\n".join(SCHEMA))  # one round trip for the whole schema
             self.db.execute("DELETE FROM schema_version")
             self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
         self._hnsw = self._indexed_dims()
