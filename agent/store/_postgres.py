@@ -10,6 +10,7 @@ index, and a hybrid search fuses both by reciprocal rank inside one query.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import zlib
@@ -41,6 +42,8 @@ from agent.store._postgres_schema import (
 
 __all__ = ["PostgresStore", "hidden_password", "ts_query"]
 
+MIN_PGVECTOR = (0, 8)
+"""The oldest pgvector with iterative index scans."""
 _PLACEHOLDER = re.compile(r"\?(\d*)")
 # PostgreSQL's text cannot hold NUL: it is stored as U+FFFE, and the two noncharacters that
 # stand in are escaped with U+FFFF, so any string reads back exactly as it was written
@@ -120,23 +123,47 @@ class Row(tuple[Any, ...]):
         return list(self.names)
 
 
+_ROW_KINDS: dict[tuple[str, ...], type[Row]] = {}
+
+
 def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
-    names = {c.name: i for i, c in enumerate(cursor.description or ())}
-    kind = type("Row", (Row,), {"names": names, "__slots__": ()})
+    columns = tuple(c.name for c in cursor.description or ())
+    kind = _ROW_KINDS.get(columns)
+    if kind is None:  # one class per column list, made once: every query reuses it
+        names = {name: i for i, name in enumerate(columns)}
+        kind = _ROW_KINDS[columns] = type("Row", (Row,), {"names": names, "__slots__": ()})
     return lambda values: kind(map(from_db, values))
 
 
 class PgConnection:
-    """A psycopg connection that speaks the shared SQL: ``?`` and ``?1`` placeholders."""
+    """A psycopg connection that speaks the shared SQL: ``?`` and ``?1`` placeholders.
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
-        self.raw = raw
+    A connection the server dropped (a restart, a failover) fails the statement that found
+    out, then is replaced before the next statement that starts outside a transaction; inside
+    one, the error ends the transaction as any failed write does.
+    """
+
+    def __init__(
+        self, connect: Callable[[], psycopg.Connection[Any]], idle: Callable[[], bool]
+    ) -> None:
+        self._connect = connect
+        self._idle = idle  # whether no transaction of the store is open
+        self._raw = connect()
         self._sql: dict[str, tuple[str, list[int] | None]] = {}
+
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        """The psycopg connection (a new one if the last was lost outside a transaction)."""
+        if self._raw.broken and self._idle():
+            with contextlib.suppress(psycopg.Error):
+                self._raw.close()
+            self._raw = self._connect()
+        return self._raw
 
     @property
     def in_transaction(self) -> bool:
         """Whether a transaction is open (or failed and not yet rolled back)."""
-        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+        return self._raw.info.transaction_status != pq.TransactionStatus.IDLE
 
     def _translate(self, sql: str) -> tuple[str, list[int] | None]:
         """Psycopg's form of ``sql``, and for numbered placeholders, the order of parameters."""
@@ -171,7 +198,7 @@ class PgConnection:
 
     def close(self) -> None:
         """Close the connection."""
-        self.raw.close()
+        self._raw.close()
 
 
 class PostgresStore(Store):
@@ -187,16 +214,14 @@ class PostgresStore(Store):
         super().__init__()
         self.path = hidden_password(url)
         try:
-            raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+            self.db = PgConnection(lambda: _connect(url), lambda: self._depth == 0)
         except psycopg.Error as e:
             reason = _without_passwords(_first_line(e), url)
             raise ConfigError(self.path, [f"cannot be reached: {reason}"]) from None
-        self.db = PgConnection(raw)
+        raw = self.db.raw
         self._hnsw: set[int] = set()
         # made since the last transaction began: it may have rolled back (or to a savepoint)
         self._new_hnsw: set[int] = set()
-        # filtered nearest-neighbour scans keep going until they have enough rows
-        raw.execute("SET hnsw.iterative_scan = relaxed_order")
         try:
             schema = self.db.execute("SELECT current_schema()").fetchone()[0]
             if schema is None:  # else CREATE TABLE fails with "no schema has been selected"
@@ -233,10 +258,11 @@ class PostgresStore(Store):
                  "upgrade selfedit to open it"],
             )  # fmt: skip
         if version == SCHEMA_VERSION and "passages" in tables:
+            self._check_vector()
             self._hnsw = self._indexed_dims()
             return
-        self._ensure_vector()
-        with self.transaction():
+        with self.transaction():  # the lock: two first clients create the tables in turn
+            self._ensure_vector()
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(step, ()):
                     self.db.raw.execute(statement)
@@ -245,9 +271,28 @@ class PostgresStore(Store):
             self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
         self._hnsw = self._indexed_dims()
 
+    def _check_vector(self) -> bool:
+        """Whether pgvector is installed; refuse one older than 0.8.
+
+        Filtered nearest-neighbour search needs 0.8's iterative index scans: an older HNSW
+        scan stops early and a search filtered by agent or tag would miss passages.
+        """
+        row = self.db.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        found = row.fetchone()
+        if found is None:
+            return False
+        parts = tuple(int(x) for x in re.findall(r"\d+", str(found[0]))[:2])
+        if parts < MIN_PGVECTOR:
+            raise ConfigError(
+                self.path,
+                [f"has pgvector {found[0]}; selfedit needs 0.8 or newer (filtered HNSW search): "
+                 "install it, then run ALTER EXTENSION vector UPDATE"],
+            )  # fmt: skip
+        return True
+
     def _ensure_vector(self) -> None:
         """The pgvector extension, created if this database lacks it (it needs the right)."""
-        if self.db.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
+        if self._check_vector():
             return
         try:
             self.db.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -359,6 +404,16 @@ class PostgresStore(Store):
             [*params, size, page * size],
         ).fetchone()
         return self.passages_by_seq([int(s) for s in row[1]]), int(row[0])
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+    try:  # filtered nearest-neighbour scans go on until they have enough rows (pgvector 0.8)
+        raw.execute("SET hnsw.iterative_scan = relaxed_order")
+    except BaseException:
+        raw.close()
+        raise
+    return raw
 
 
 def _first_line(error: BaseException) -> str:

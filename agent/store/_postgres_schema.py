@@ -4,7 +4,9 @@ Column names and types follow ``_sqlite_schema`` so the shared SQL reads both al
 times stay INTEGER and ISO text; numbers a user sets or that keep growing are BIGINT, 64 bits
 like SQLite's INTEGER). Full text is a generated ``tsvector`` column with a GIN index (of at most
 about 1 MB of words per row, PostgreSQL's limit: a longer text is indexed from its start);
-vectors are pgvector columns with an HNSW index per dimension (``hnsw_index``).
+vectors are pgvector columns with an HNSW index per dimension (``hnsw_index``). Text that is
+sorted or compared as SQLite does (names, times) is ``COLLATE "C"``: byte order, whatever the
+database's locale.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ SCHEMA = (
         END $$""",
     """CREATE TABLE IF NOT EXISTS agents (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, system TEXT NOT NULL, model TEXT NOT NULL,
-        embedding TEXT, max_steps BIGINT NOT NULL, created_at TEXT NOT NULL,
+        embedding TEXT, max_steps BIGINT NOT NULL, created_at TEXT COLLATE "C" NOT NULL,
         tools TEXT NOT NULL, settings TEXT NOT NULL DEFAULT '{}',
         summary TEXT NOT NULL DEFAULT '', summarized BIGINT NOT NULL DEFAULT 0,
         summary_error TEXT, version BIGINT NOT NULL DEFAULT 1
@@ -63,15 +65,16 @@ SCHEMA = (
         id TEXT NOT NULL UNIQUE,
         agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
         role TEXT NOT NULL, content TEXT NOT NULL, tool_calls TEXT, tool_call_id TEXT,
-        name TEXT, status TEXT, created_at TEXT NOT NULL,
+        name TEXT, status TEXT, created_at TEXT COLLATE "C" NOT NULL,
         in_context INTEGER NOT NULL DEFAULT 1, search_text TEXT NOT NULL DEFAULT '',
         search_tsv tsvector GENERATED ALWAYS AS (selfedit_tsvector(search_text)) STORED
     )""",
     "CREATE INDEX IF NOT EXISTS messages_context ON messages (agent_id, in_context, seq)",
     "CREATE INDEX IF NOT EXISTS messages_search ON messages USING GIN (search_tsv)",
     """CREATE TABLE IF NOT EXISTS tools (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT, schema TEXT NOT NULL,
-        source_hash TEXT, created_at TEXT NOT NULL, version BIGINT NOT NULL DEFAULT 1,
+        id TEXT PRIMARY KEY, name TEXT COLLATE "C" NOT NULL UNIQUE, source TEXT,
+        schema TEXT NOT NULL, source_hash TEXT, created_at TEXT NOT NULL,
+        version BIGINT NOT NULL DEFAULT 1,
         reference TEXT, spec TEXT NOT NULL DEFAULT '{}',
         override INTEGER NOT NULL DEFAULT 0, sandbox INTEGER NOT NULL DEFAULT 0
     )""",
@@ -84,7 +87,7 @@ SCHEMA = (
     """CREATE OR REPLACE TRIGGER tools_changed AFTER INSERT OR UPDATE OR DELETE ON tools
         FOR EACH STATEMENT EXECUTE FUNCTION selfedit_tools_changed()""",
     """CREATE TABLE IF NOT EXISTS mcp_servers (
-        name TEXT PRIMARY KEY, config TEXT NOT NULL, tools TEXT NOT NULL DEFAULT '[]',
+        name TEXT COLLATE "C" PRIMARY KEY, config TEXT NOT NULL, tools TEXT NOT NULL DEFAULT '[]',
         created_at TEXT NOT NULL, version BIGINT NOT NULL DEFAULT 1
     )""",
     """CREATE OR REPLACE TRIGGER mcp_servers_changed AFTER INSERT OR UPDATE OR DELETE
