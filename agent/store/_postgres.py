@@ -44,6 +44,9 @@ __all__ = ["PostgresStore", "hidden_password", "ts_query"]
 
 MIN_PGVECTOR = (0, 8)
 """The oldest pgvector with iterative index scans."""
+_HARMLESS = ("SELECT", "BEGIN", "SHOW", "WITH fused")
+"""How statements start that may run again on a new connection: reads, and a transaction's
+beginning (the hybrid search starts with a read-only ``WITH``)."""
 _PLACEHOLDER = re.compile(r"\?(\d*)")
 # PostgreSQL's text cannot hold NUL: it is stored as U+FFFE, and the two noncharacters that
 # stand in are escaped with U+FFFF, so any string reads back exactly as it was written
@@ -185,9 +188,32 @@ class PgConnection:
         return values if order is None else [values[i] for i in order]
 
     def execute(self, sql: str, params: Any = (), /) -> Any:
-        """Run one statement; its cursor."""
+        """Run one statement; its cursor.
+
+        A read (or ``BEGIN``) outside a transaction that finds the connection dropped runs
+        again on a new one: it changed nothing. Anything else raises, as any failure does.
+        """
         text, order = self._translate(sql)
-        return self.raw.execute(text, self._params(order, params))
+        values = self._params(order, params)
+        try:
+            return self.raw.execute(text, values)
+        except psycopg.OperationalError:
+            if not self._again(text):
+                raise
+            return self.raw.execute(text, values)
+
+    def script(self, sql: str) -> None:
+        """Run statements without parameters, in one round trip (no placeholders in them)."""
+        try:
+            self.raw.execute(sql)
+        except psycopg.OperationalError:
+            if not self._again(sql):
+                raise
+            self.raw.execute(sql)
+
+    def _again(self, text: str) -> bool:
+        """Whether a statement that failed may run again, on a new connection."""
+        return self._raw.broken and self._idle() and text.lstrip().startswith(_HARMLESS)
 
     def executemany(self, sql: str, params: Iterable[Any], /) -> Any:
         """Run one statement once per parameter set."""
@@ -265,8 +291,8 @@ class PostgresStore(Store):
             self._ensure_vector()
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(step, ()):
-                    self.db.raw.execute(statement)
-            self.db.raw.execute(";\n".join(SCHEMA))  # one round trip for the whole schema
+                    self.db.script(statement)
+            self.db.script(";\n".join(SCHEMA))  # one round trip for the whole schema
             self.db.execute("DELETE FROM schema_version")
             self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
         self._hnsw = self._indexed_dims()
@@ -314,7 +340,7 @@ class PostgresStore(Store):
         if self._new_hnsw:  # which of the indexes made since the last begin were kept
             self._hnsw, self._new_hnsw = self._indexed_dims(), set()
         # one round trip: the transaction and the write lock every writer of this schema takes
-        self.db.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
+        self.db.script(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
 
     # -- messages ------------------------------------------------------------------------
 
@@ -358,7 +384,7 @@ class PostgresStore(Store):
         if vector is None:
             return (None, None)
         if len(vector) not in self._hnsw | self._new_hnsw:
-            self.db.raw.execute(hnsw_index(len(vector)))
+            self.db.script(hnsw_index(len(vector)))
             self._new_hnsw.add(len(vector))
         return (vector_text(unit(vector)), len(vector))
 
