@@ -220,15 +220,27 @@ def _http_modules() -> list[Any]:
     return found
 
 
+def _aiohttp_transport() -> list[Any]:
+    """The openai client's aiohttp transport class, when ``openai[aiohttp]`` is installed."""
+    try:
+        module = importlib.import_module("openai._vendor.httpx_aiohttp.transport")
+    except ImportError:
+        return []
+    return [module.AiohttpTransport]
+
+
 @contextlib.contextmanager
 def block_real_models() -> Iterator[None]:
     """Within this block, every real HTTP request (httpx's network transports) raises.
+
+    The openai client's aiohttp transport (``openai.DefaultAioHttpClient``) is blocked too.
 
     Mock transports still work, so the OpenAI adapter can be tested against a fake server.
     """
     modules = _http_modules()
     targets = [(m.HTTPTransport, "handle_request") for m in modules]
     targets += [(m.AsyncHTTPTransport, "handle_async_request") for m in modules]
+    targets += [(cls, "handle_async_request") for cls in _aiohttp_transport()]
     saved = [(cls, attr, getattr(cls, attr)) for cls, attr in targets]
     try:
         for cls, attr in targets:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2
+import openai
 import pytest
 
 from agent import AsyncClient, ModelError, ModelRequest, OpenAIModel
@@ -480,3 +481,16 @@ async def test_a_stream_without_choices_is_a_model_error() -> None:
     server = StreamingOpenAI(sse({"id": "chatcmpl-1", "choices": []}))
     with pytest.raises(ModelError, match="the reply had no choices"):
         await server.model(stream=True).complete(ModelRequest(user(), []))
+
+
+async def test_a_real_call_over_the_aiohttp_transport_is_blocked_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9")
+    http = openai.DefaultAioHttpClient()
+    model = OpenAIModel("openai/gpt-4o-mini", api_key="test", max_retries=0, http_client=http)
+    try:
+        with pytest.raises(RealModelCallBlocked):
+            await model.complete(ModelRequest([{"role": "user", "content": "hi"}], []))
+    finally:
+        await model.client.close()
