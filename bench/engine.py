@@ -9,6 +9,9 @@
    and taking plus releasing the turn lease (once per turn).
 3. 200 agents x 5 turns, a model that sleeps 20 ms per reply: total time against the
    latency-bound ideal (turns x steps x 20 ms, every agent in parallel).
+
+``per_step`` and ``many_agents`` take a database ``target`` (a PostgreSQL URL, say; a new
+SQLite file by default): bench/postgres.py runs them on both backends side by side.
 """
 
 from __future__ import annotations
@@ -55,10 +58,10 @@ async def _agent(client: AsyncClient, stored: int, in_context: int) -> str:
     return state.id
 
 
-async def per_step(stored: int, turns: int = 40) -> float:
+async def per_step(stored: int, turns: int = 40, target: str | None = None) -> float:
     """Median milliseconds per step over ``turns`` turns of STEPS_PER_TURN steps."""
     with tempfile.TemporaryDirectory() as tmp:
-        client = AsyncClient(Path(tmp) / "bench.db", model=_model())
+        client = AsyncClient(target or Path(tmp) / "bench.db", model=_model())
         agent_id = await _agent(client, stored, 200)
         times = []
         for _ in range(turns):
@@ -99,28 +102,43 @@ async def guarantees(rounds: int = 2_000) -> tuple[float, float]:
     return statistics.median(checks) * 1e6, statistics.median(leases) * 1e3
 
 
+async def new_agents(client: AsyncClient, agents: int) -> list[str]:
+    """Create ``agents`` agents with one empty ``notes`` block; their ids."""
+    return [
+        (await client.agents.create(memory_blocks=[{"label": "notes", "value": ""}])).id
+        for _ in range(agents)
+    ]
+
+
+async def run_turns(client: AsyncClient, ids: list[str], turns: int) -> None:
+    """``turns`` turns of each agent in ``ids``, every agent in parallel."""
+
+    async def run(agent_id: str) -> None:
+        for _ in range(turns):
+            await client.agents.messages.create(
+                agent_id=agent_id, messages=[{"role": "user", "content": "go"}]
+            )
+
+    await asyncio.gather(*(run(i) for i in ids))
+
+
 async def many_agents(
-    agents: int = 200, turns: int = 5, latency: float = 0.02
+    agents: int = 200, turns: int = 5, latency: float = 0.02, target: str | None = None
 ) -> tuple[float, float]:
     """(seconds taken, latency-bound ideal) for ``agents`` agents running ``turns`` turns each."""
     with tempfile.TemporaryDirectory() as tmp:
-        client = AsyncClient(Path(tmp) / "bench.db", model=_model(latency))
-        ids = [
-            (await client.agents.create(memory_blocks=[{"label": "notes", "value": ""}])).id
-            for _ in range(agents)
-        ]
-
-        async def run(agent_id: str) -> None:
-            for _ in range(turns):
-                await client.agents.messages.create(
-                    agent_id=agent_id, messages=[{"role": "user", "content": "go"}]
-                )
-
+        client = AsyncClient(target or Path(tmp) / "bench.db", model=_model(latency))
+        ids = await new_agents(client, agents)
         start = time.perf_counter()
-        await asyncio.gather(*(run(i) for i in ids))
+        await run_turns(client, ids, turns)
         elapsed = time.perf_counter() - start
         client.close()
-    return elapsed, turns * STEPS_PER_TURN * latency
+    return elapsed, ideal(turns, latency)
+
+
+def ideal(turns: int, latency: float) -> float:
+    """The latency-bound ideal: every agent in parallel, only the model's latency counts."""
+    return turns * STEPS_PER_TURN * latency
 
 
 def main() -> None:

@@ -20,6 +20,11 @@ import invoke
 import openai_path
 import schema
 
+try:
+    import postgres
+except ImportError:  # the postgres extra (psycopg) is not installed
+    postgres = None  # type: ignore[assignment]
+
 PACKAGES = ["selfedit", "pydantic", "pydantic-core", "openai-agents", "pydantic-ai-slim"]
 PACKAGES += ["langchain-core", "openai", "httpx2"]
 
@@ -55,6 +60,10 @@ def main() -> None:
     openai_path.main()
     context.main()
     archival.main()
+    if postgres is None:
+        print("\n## PostgreSQL vs SQLite: not run (the postgres extra is not installed)")
+    else:
+        postgres.main()
     print(f"total {time.perf_counter() - start:.0f}s")
 
 
