@@ -105,6 +105,9 @@ SCHEMA = (
         created_at TEXT NOT NULL, embedding BLOB,
         UNIQUE (agent_id, text_hash)
     )""",
+    # the vector index's freshness check (newest seq, count) reads this index alone
+    """CREATE INDEX IF NOT EXISTS passages_embedded ON passages (agent_id, seq)
+        WHERE embedding IS NOT NULL""",
     """CREATE TABLE IF NOT EXISTS passage_tags (
         passage_seq INTEGER NOT NULL REFERENCES passages(seq) ON DELETE CASCADE,
         tag TEXT NOT NULL,
