@@ -19,7 +19,10 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
+from pgvector import Vector
+from pgvector.psycopg.vector import register_vector_info
 from psycopg import pq
+from psycopg.types import TypeInfo
 
 from agent._errors import ConfigError
 from agent._history import Record
@@ -100,9 +103,9 @@ def from_db(value: Any) -> Any:
     return value
 
 
-def vector_text(vector: Sequence[float]) -> str:
-    """A vector in pgvector's text form."""
-    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+def as_vector(vector: Sequence[float]) -> Vector:
+    """A vector as pgvector's adapter sends it: float32, in binary."""
+    return Vector(vector if isinstance(vector, list) else list(vector))
 
 
 def unit(vector: Sequence[float]) -> list[float]:
@@ -240,7 +243,10 @@ class PostgresStore(Store):
         super().__init__()
         self.path = hidden_password(url)
         try:
-            self.db = PgConnection(lambda: _connect(url), lambda: self._depth == 0)
+            self._vector_type = False  # known after the schema is open (it may create it)
+            self.db = PgConnection(
+                lambda: _connect(url, self._vector_type), lambda: self._depth == 0
+            )
         except psycopg.Error as e:
             reason = _without_passwords(_first_line(e), url)
             raise ConfigError(self.path, [f"cannot be reached: {reason}"]) from None
@@ -257,6 +263,8 @@ class PostgresStore(Store):
                 )
             self._lock_key = zlib.crc32(f"selfedit:{schema}".encode())
             self._open(str(schema))
+            _register_vector(raw)
+            self._vector_type = True  # reconnections register it at once
         except BaseException:
             raw.close()
             raise
@@ -386,11 +394,11 @@ class PostgresStore(Store):
         if len(vector) not in self._hnsw | self._new_hnsw:
             self.db.script(hnsw_index(len(vector)))
             self._new_hnsw.add(len(vector))
-        return (vector_text(unit(vector)), len(vector))
+        return (as_vector(unit(vector)), len(vector))
 
     def read_vector(self, stored: Any) -> list[float] | None:
-        """Pgvector's text form back as a list."""
-        return None if stored is None else [float(x) for x in str(stored).strip("[]").split(",")]
+        """A stored vector (pgvector's adapter reads it as a ``Vector``) as a list."""
+        return None if stored is None else [float(x) for x in stored.to_list()]
 
     def search_passages(
         self,
@@ -422,7 +430,7 @@ class PostgresStore(Store):
                 f" FROM passages p WHERE p.agent_id = ? AND p.dims = {dims}{where}"
                 f" ORDER BY d LIMIT {SEMANTIC_CANDIDATES}) s"
             )
-            params += [vector_text(vector), agent_id, *tag_params]
+            params += [as_vector(vector), agent_id, *tag_params]
         sql = (
             f"WITH fused AS (SELECT seq, SUM(1.0 / ({RRF_K} + r)) AS score FROM ({ranked}) u "
             "GROUP BY seq) SELECT (SELECT COUNT(*) FROM fused), "
@@ -443,14 +451,21 @@ class PostgresStore(Store):
         return self.passages_by_seq([int(s) for s in row[1]]), int(row[0])
 
 
-def _connect(url: str) -> psycopg.Connection[Any]:
+def _connect(url: str, vector_type: bool) -> psycopg.Connection[Any]:
     raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
     try:  # filtered nearest-neighbour scans go on until they have enough rows (pgvector 0.8)
         raw.execute("SET hnsw.iterative_scan = relaxed_order")
+        if vector_type:
+            _register_vector(raw)
     except BaseException:
         raw.close()
         raise
     return raw
+
+
+def _register_vector(raw: psycopg.Connection[Any]) -> None:
+    """Vectors in and out in pgvector's binary form (one catalog query)."""
+    register_vector_info(raw, TypeInfo.fetch(raw, "vector"))
 
 
 def _first_line(error: BaseException) -> str:
