@@ -102,6 +102,8 @@ SCHEMA = (
         text_tsv tsvector GENERATED ALWAYS AS (selfedit_tsvector(text)) STORED,
         UNIQUE (agent_id, text_hash)
     )""",
+    # a vector stays in its row when it fits (no TOAST fetch and copy for every distance)
+    "ALTER TABLE passages ALTER COLUMN embedding SET STORAGE MAIN",
     "CREATE INDEX IF NOT EXISTS passages_agent ON passages (agent_id, seq)",
     "CREATE INDEX IF NOT EXISTS passages_text ON passages USING GIN (text_tsv)",
     """CREATE TABLE IF NOT EXISTS passage_tags (
