@@ -177,6 +177,11 @@ class Store(LeaseRows, ToolRows, PassageRows):
     def checkpoint(self) -> None:
         """Give storage back after a failure (SQLite's WAL); nothing to do by default."""
 
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Inside a transaction: many passages go in; indexes may be built once, at the end."""
+        yield
+
     def search_messages(
         self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
     ) -> tuple[list[Record], int]:

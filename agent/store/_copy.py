@@ -1,9 +1,9 @@
 """``selfedit db copy SRC DST``: every agent, block, message, passage and tool, into another store.
 
 For moving a SQLite database into PostgreSQL (or back). The copy is one transaction on the
-target, which must be empty; afterwards every table's row count is compared and reported.
-Messages keep their order, passages their vectors and tags, rows their versions. Leases are not
-copied (no turn is running in a copy).
+target, which must be empty (vector indexes are built once, at its end); afterwards every
+table's row count is compared and reported. Messages keep their order, passages their vectors
+and tags, rows their versions. Leases are not copied (no turn is running in a copy).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def copy_store(source: Store, target: Store) -> CopyReport:
             target.path,
             [f"is not empty (it holds {', '.join(held)}): copy into a new database"],
         )
-    with target.transaction():
+    with target.transaction(), target.bulk_load():
         for table, columns in TABLES.items():
             marks = ", ".join("?" * (columns.count(",") + 1))
             rows = list(_rows(source, table, columns))

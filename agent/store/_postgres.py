@@ -14,7 +14,7 @@ import contextlib
 import math
 import re
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -252,6 +252,7 @@ class PostgresStore(Store):
             raise ConfigError(self.path, [f"cannot be reached: {reason}"]) from None
         raw = self.db.raw
         self._hnsw: set[int] = set()
+        self._deferred: set[int] | None = None  # dimensions whose index bulk_load builds
         # made since the last transaction began: it may have rolled back (or to a savepoint)
         self._new_hnsw: set[int] = set()
         try:
@@ -392,9 +393,28 @@ class PostgresStore(Store):
         if vector is None:
             return (None, None)
         if len(vector) not in self._hnsw | self._new_hnsw:
-            self.db.script(hnsw_index(len(vector)))
-            self._new_hnsw.add(len(vector))
+            if self._deferred is None:
+                self.db.script(hnsw_index(len(vector)))
+                self._new_hnsw.add(len(vector))
+            else:
+                self._deferred.add(len(vector))
         return (as_vector(unit(vector)), len(vector))
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Inside a transaction: new HNSW indexes are built once, over every row, at the end.
+
+        Building an index over 100,000 1,536-d vectors at once is more than ten times faster
+        than inserting them one at a time into it.
+        """
+        self._deferred = set()
+        try:
+            yield
+            for dims in sorted(self._deferred - self._hnsw - self._new_hnsw):
+                self.db.script(hnsw_index(dims))
+                self._new_hnsw.add(dims)
+        finally:
+            self._deferred = None
 
     def read_vector(self, stored: Any) -> list[float] | None:
         """A stored vector (pgvector's adapter reads it as a ``Vector``) as a list."""

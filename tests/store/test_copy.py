@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from _postgres import drop_schema, fresh_url
 
@@ -111,6 +112,11 @@ async def test_a_sqlite_database_copied_into_postgres_answers_the_same(
     assert "MISMATCH" not in done.stdout
     counts = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[1:]}
     assert counts["passages"] == ["5", "->", "5"] and counts["agents"] == ["1", "->", "1"]
+    with psycopg.connect(postgres_url) as conn:  # built once, at the end of the copy
+        indexes = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        ).fetchall()
+    assert ("passages_hnsw_256",) in indexes
     before, after = await answers(source, agent_id), await answers(postgres_url, agent_id)
     assert after == before
     assert before["hybrid"][1] == ["Bob plays the cello on Thursdays."]
