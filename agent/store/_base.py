@@ -32,6 +32,7 @@ __all__ = [
     "Store",
     "Versions",
     "create_private",
+    "date_filter",
     "default_path",
     "merge_patch",
     "record",
@@ -549,6 +550,16 @@ def record(r: Mapping[str, Any]) -> Record:
         r["role"], r["content"], calls, r["tool_call_id"], r["status"], r["id"],
         datetime.fromisoformat(r["created_at"]), r["name"],
     )  # fmt: skip
+
+
+def date_filter(start: str | None, end: str | None) -> tuple[str, list[str]]:
+    """Conditions keeping messages ``m`` with ``start <= created_at < end``, and parameters."""
+    where, params = "", list[str]()
+    if start:
+        where, params = where + " AND m.created_at >= ?", [*params, start]
+    if end:
+        where, params = where + " AND m.created_at < ?", [*params, end]
+    return where, params
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -26,7 +26,7 @@ from psycopg.types import TypeInfo
 
 from agent._errors import ConfigError
 from agent._history import Record
-from agent.store._base import Store, record
+from agent.store._base import Store, date_filter, record
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
     RRF_K,
@@ -366,11 +366,7 @@ class PostgresStore(Store):
         words = ts_query(query)
         if words is None:
             return [], 0
-        where, params = "", list[Any]()
-        if start:
-            where, params = where + " AND m.created_at >= ?", [*params, start]
-        if end:
-            where, params = where + " AND m.created_at < ?", [*params, end]
+        where, params = date_filter(start, end)
         base = (
             f"FROM messages m, to_tsquery('{TEXT_CONFIG}', ?) q "
             f"WHERE m.agent_id = ? AND m.search_tsv @@ q{where}"

@@ -16,7 +16,7 @@ from typing import Any
 from agent._errors import ConfigError
 from agent._history import Record
 from agent._vectors import VectorIndex, from_blob, to_blob
-from agent.store._base import Store, create_private, record
+from agent.store._base import Store, create_private, date_filter, record
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
     RRF_K,
@@ -153,11 +153,7 @@ class SQLiteStore(Store):
         fts = fts_query(query)
         if fts is None:
             return [], 0
-        where, params = "", list[str]()
-        if start:
-            where, params = where + " AND m.created_at >= ?", [*params, start]
-        if end:
-            where, params = where + " AND m.created_at < ?", [*params, end]
+        where, params = date_filter(start, end)
         base = (
             # CROSS JOIN keeps the index search outermost: match first, then filter
             "FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid "
