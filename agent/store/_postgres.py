@@ -205,6 +205,28 @@ class PgConnection:
                 raise
             return self.raw.execute(text, values)
 
+    def pipelined(self, statements: list[str], params: dict[int, Any]) -> list[Any]:
+        """Run statements in one round trip (psycopg's pipeline mode); their cursors.
+
+        ``params`` holds the parameters of the statements that have some, by position. Like
+        ``execute``, statements that begin with a read or ``BEGIN`` run again on a new
+        connection if they find this one dropped.
+        """
+        try:
+            return self._pipeline(statements, params)
+        except psycopg.OperationalError:
+            if not self._again(statements[0]):
+                raise
+            return self._pipeline(statements, params)
+
+    def _pipeline(self, statements: list[str], params: dict[int, Any]) -> list[Any]:
+        raw, cursors = self.raw, []
+        with raw.pipeline():
+            for i, sql in enumerate(statements):
+                text, order = self._translate(sql)
+                cursors.append(raw.execute(text, self._params(order, params.get(i, ()))))
+        return cursors
+
     def script(self, sql: str) -> None:
         """Run statements without parameters, in one round trip (no placeholders in them)."""
         try:
@@ -459,11 +481,9 @@ class PostgresStore(Store):
             # The planner prices an exact scan of a mid-size archive below the HNSW index (at
             # 20,000 1,536-d vectors: the scan 200 ms, the index 10 ms). Without sequential
             # scans it takes the index, or for a small archive the agent's index and a sort.
-            self.db.script("BEGIN; SET LOCAL enable_seqscan = off")
-            try:
-                row = self.db.execute(sql, args).fetchone()
-            finally:
-                self.db.script("COMMIT")  # a read: after a failure, COMMIT rolls back
+            row = self.db.pipelined(
+                ["BEGIN", "SET LOCAL enable_seqscan = off", sql, "COMMIT"], {2: args}
+            )[2].fetchone()  # one round trip; a read, so after a failure COMMIT rolls back
         return self.passages_by_seq([int(s) for s in row[1]]), int(row[0])
 
 

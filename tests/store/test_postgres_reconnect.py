@@ -11,7 +11,7 @@ import pytest
 from _postgres import drop_schema, fresh_url
 
 from agent import Client
-from agent.testing import ScriptedModel, send
+from agent.testing import FakeEmbedding, ScriptedModel, send
 
 
 @pytest.fixture
@@ -65,3 +65,13 @@ def test_a_write_that_finds_the_connection_dropped_fails_once_and_changes_nothin
         assert client.agents.retrieve(agent_id=agent.id).name == "bob"
         client.agents.modify(agent_id=agent.id, name="robert")
         assert client.agents.retrieve(agent_id=agent.id).name == "robert"
+
+
+def test_a_hybrid_search_after_a_dropped_connection_just_works(url: str) -> None:
+    with Client(url, embedding=FakeEmbedding()) as client:
+        agent = client.agents.create(name="bob", memory_blocks=[], embedding=FakeEmbedding().name)
+        client.agents.passages.create(agent_id=agent.id, text="Bob plays the cello.")
+        archive = client.async_client.archival(agent.id, FakeEmbedding().name)
+        drop_connection(client)
+        page = client._portal.run(archive.search("who plays the cello"))
+        assert [p.text for p in page.results] == ["Bob plays the cello."]
