@@ -219,11 +219,21 @@ async def _captured_search(memory: ArchivalMemory, query: str) -> tuple[str | No
         seen.append((sql, None))
         script(sql)
 
+    pipelined = db.pipelined
+
+    def spy_pipelined(statements: list[str], params: dict[int, Any]) -> list[Any]:
+        # the statements before the query open its transaction: one script to replay
+        at = next(i for i in params)
+        seen.append(("; ".join(statements[:at]), None))
+        seen.append((statements[at], list(params[at])))
+        return pipelined(statements, params)
+
     db.execute, db.script = spy, spy_script  # type: ignore[method-assign]
+    db.pipelined = spy_pipelined  # type: ignore[method-assign]
     try:
         await memory.search(query)
     finally:
-        del db.execute, db.script
+        del db.execute, db.script, db.pipelined
     at = next(i for i, (sql, params) in enumerate(seen) if params is not None and "fused" in sql)
     setup = [sql for sql, params in seen[:at] if params is None and sql.startswith("BEGIN")]
     return (setup[-1] if setup else None), seen[at][0], seen[at][1] or []
