@@ -10,33 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from agent._errors import AgentBusyError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
-from agent._messages import ToolCall
 from agent.store._leases import LeaseRows
 from agent.store._passages import PassageRows
+from agent.store._rows import AgentRow, Versions, agent_row, block_row, merge_patch, record
 from agent.store._tools import ToolRows
 
-__all__ = [
-    "AgentRow",
-    "Connection",
-    "LeaseLost",
-    "Store",
-    "Versions",
-    "create_private",
-    "date_filter",
-    "default_path",
-    "merge_patch",
-    "record",
-]
+__all__ = ["Connection", "LeaseLost", "Store"]
 
 VERSIONS_QUERY = """
 SELECT 'a', '', version,
@@ -52,55 +37,6 @@ ORDER BY 1, 4
 
 class LeaseLost(AgentBusyError):
     """A turn's lease was taken over while the turn ran; its step must not commit."""
-
-
-def create_private(path: Path) -> None:
-    """Create the database file readable by its owner alone (0600; a new directory 0700).
-
-    The database holds conversations and tool code: other local users must not read it.
-    """
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-
-
-@dataclass(frozen=True)
-class Versions:
-    """What ``Store.versions`` reports: enough to tell, in one query, what changed."""
-
-    agent: int
-    """The agent row's version: its settings, tools, blocks attached, summary and evictions."""
-    history: int
-    """The newest in-context message's seq (another client's turn moves it)."""
-    tools: int
-    """A number that moves with every write to the stored tools."""
-    blocks: tuple[tuple[str, int], ...]
-    """The agent's blocks in order: (id, version)."""
-
-
-def default_path() -> Path:
-    """``$SELFEDIT_HOME/selfedit.db``, by default ``~/.selfedit/selfedit.db``."""
-    home = os.environ.get("SELFEDIT_HOME") or Path.home() / ".selfedit"
-    return Path(home) / "selfedit.db"
-
-
-@dataclass(frozen=True)
-class AgentRow:
-    """An agent as stored."""
-
-    id: str
-    name: str
-    system: str
-    model: str
-    embedding: str | None
-    max_steps: int
-    created_at: datetime
-    tools: list[dict[str, str | None]]
-    settings: dict[str, Any] = field(default_factory=dict)
-    summary: str = ""
-    summarized: int = 0
-    summary_error: str | None = None
 
 
 class Connection(Protocol):
@@ -229,12 +165,12 @@ class Store(LeaseRows, ToolRows, PassageRows):
     def agent(self, agent_id: str) -> AgentRow | None:
         """The agent with this id, or ``None``."""
         row = self.db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
-        return _agent_row(row) if row else None
+        return agent_row(row) if row else None
 
     def agents(self) -> list[AgentRow]:
         """Every agent, oldest first."""
         rows = self.db.execute("SELECT * FROM agents ORDER BY created_at").fetchall()
-        return [_agent_row(r) for r in rows]
+        return [agent_row(r) for r in rows]
 
     def delete_agent(self, agent_id: str) -> None:
         """Delete an agent, its messages, and blocks no other agent uses."""
@@ -283,7 +219,7 @@ class Store(LeaseRows, ToolRows, PassageRows):
     def versioned_block(self, block_id: str) -> tuple[Block, int] | None:
         """A block and its version, or ``None``."""
         row = self.db.execute("SELECT * FROM blocks WHERE id = ?", (block_id,)).fetchone()
-        return (_block(row), int(row["version"])) if row else None
+        return (block_row(row), int(row["version"])) if row else None
 
     def attach_blocks(self, agent_id: str, blocks: list[Block]) -> dict[str, int]:
         """Make ``blocks`` the agent's blocks, in order, saving the new ones; their versions."""
@@ -302,7 +238,7 @@ class Store(LeaseRows, ToolRows, PassageRows):
     def block(self, block_id: str) -> Block | None:
         """The block with this id, or ``None``."""
         row = self.db.execute("SELECT * FROM blocks WHERE id = ?", (block_id,)).fetchone()
-        return _block(row) if row else None
+        return block_row(row) if row else None
 
     def agent_blocks(self, agent_id: str) -> list[Block]:
         """An agent's blocks, in order."""
@@ -315,7 +251,7 @@ class Store(LeaseRows, ToolRows, PassageRows):
             "WHERE a.agent_id = ? ORDER BY a.position",
             (agent_id,),
         ).fetchall()
-        return [(_block(r), int(r["version"])) for r in rows]
+        return [(block_row(r), int(r["version"])) for r in rows]
 
     def versions(self, agent_id: str) -> Versions | None:
         """What changed, cheaply: the agent's version, its blocks' versions, the tools' state.
@@ -445,7 +381,7 @@ class Store(LeaseRows, ToolRows, PassageRows):
             f"SELECT * FROM blocks WHERE ?1 IS NULL OR label = ?1 ORDER BY {self.block_order}",
             (label,),
         ).fetchall()
-        return [_block(r) for r in rows]
+        return [block_row(r) for r in rows]
 
     def delete_block(self, block_id: str) -> None:
         """Delete a block, detaching it from every agent first (each gets a new version)."""
@@ -526,50 +462,3 @@ class Store(LeaseRows, ToolRows, PassageRows):
             (agent_id,),
         ).fetchall()
         return [record(r) for r in rows]
-
-
-def _agent_row(r: Mapping[str, Any]) -> AgentRow:
-    return AgentRow(
-        r["id"], r["name"], r["system"], r["model"], r["embedding"], r["max_steps"],
-        datetime.fromisoformat(r["created_at"]), json.loads(r["tools"]),
-        json.loads(r["settings"]), r["summary"], r["summarized"], r["summary_error"],
-    )  # fmt: skip
-
-
-def _block(r: Mapping[str, Any]) -> Block:
-    return Block(
-        id=r["id"], label=r["label"], value=r["value"], limit=r["limit"],
-        description=r["description"], read_only=bool(r["read_only"]),
-    )  # fmt: skip
-
-
-def record(r: Mapping[str, Any]) -> Record:
-    """A ``messages`` row as a ``Record``."""
-    calls = [ToolCall(**c) for c in json.loads(r["tool_calls"])] if r["tool_calls"] else []
-    return Record(
-        r["role"], r["content"], calls, r["tool_call_id"], r["status"], r["id"],
-        datetime.fromisoformat(r["created_at"]), r["name"],
-    )  # fmt: skip
-
-
-def date_filter(start: str | None, end: str | None) -> tuple[str, list[str]]:
-    """Conditions keeping messages ``m`` with ``start <= created_at < end``, and parameters."""
-    where, params = "", list[str]()
-    if start:
-        where, params = where + " AND m.created_at >= ?", [*params, start]
-    if end:
-        where, params = where + " AND m.created_at < ?", [*params, end]
-    return where, params
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """``patch`` applied to ``target`` as a JSON merge patch (RFC 7396): ``None`` deletes."""
-    if not isinstance(patch, dict):
-        return patch
-    merged = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = merge_patch(merged.get(key), value)
-    return merged

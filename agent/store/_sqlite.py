@@ -16,7 +16,7 @@ from typing import Any
 from agent._errors import ConfigError
 from agent._history import Record
 from agent._vectors import VectorIndex, from_blob, to_blob
-from agent.store._base import Store, create_private, date_filter, record
+from agent.store._base import Store
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
     RRF_K,
@@ -25,6 +25,7 @@ from agent.store._passages import (
     query_words,
     tag_filter,
 )
+from agent.store._rows import create_private, date_filter, record
 from agent.store._sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 __all__ = ["SQLiteStore", "fts_query"]

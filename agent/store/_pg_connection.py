@@ -1,0 +1,201 @@
+"""The PostgreSQL connection the stores' shared SQL runs on (see ``agent.store._postgres``).
+
+``PgConnection`` takes ``?`` and ``?1`` placeholders, stores what PostgreSQL's text cannot hold
+(NUL), reads rows by position or by name (like ``sqlite3.Row``), and replaces a connection the
+server dropped. Vectors travel in pgvector's binary form.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+
+import psycopg
+from pgvector.psycopg.vector import register_vector_info
+from psycopg import pq
+from psycopg.types import TypeInfo
+
+__all__ = ["PgConnection", "Row", "connect", "from_db", "register_vector", "to_db"]
+
+_HARMLESS = ("SELECT", "BEGIN", "SHOW", "WITH fused")
+"""How statements start that may run again on a new connection: reads, and a transaction's
+beginning (the hybrid search starts with a read-only ``WITH``)."""
+_PLACEHOLDER = re.compile(r"\?(\d*)")
+# PostgreSQL's text cannot hold NUL: it is stored as U+FFFE, and the two noncharacters that
+# stand in are escaped with U+FFFF, so any string reads back exactly as it was written
+_TO_DB = {0: "\ufffe", 0xFFFE: "\uffff\ufffe", 0xFFFF: "\uffff\uffff"}
+_NEEDS_ESCAPE = re.compile("[\x00\ufffe\uffff]")
+_ESCAPED = re.compile("\uffff(.)|\ufffe", re.DOTALL)
+
+
+def to_db(value: Any) -> Any:
+    """A parameter as PostgreSQL takes it: a bool as 0 or 1, a string with NUL escaped."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and _NEEDS_ESCAPE.search(value):
+        return value.translate(_TO_DB)
+    return value
+
+
+def from_db(value: Any) -> Any:
+    """A column value as it was written (the inverse of ``to_db`` for strings)."""
+    if isinstance(value, str) and ("\ufffe" in value or "\uffff" in value):
+        return _ESCAPED.sub(lambda m: m.group(1) or "\x00", value)
+    return value
+
+
+class Row(tuple[Any, ...]):
+    """A result row, read by position or by column name (like ``sqlite3.Row``)."""
+
+    names: ClassVar[dict[str, int]] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        """The column names, in order."""
+        return list(self.names)
+
+
+_ROW_KINDS: dict[tuple[str, ...], type[Row]] = {}
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+    columns = tuple(c.name for c in cursor.description or ())
+    kind = _ROW_KINDS.get(columns)
+    if kind is None:  # one class per column list, made once: every query reuses it
+        names = {name: i for i, name in enumerate(columns)}
+        kind = _ROW_KINDS[columns] = type("Row", (Row,), {"names": names, "__slots__": ()})
+    return lambda values: kind(map(from_db, values))
+
+
+class PgConnection:
+    """A psycopg connection that speaks the shared SQL: ``?`` and ``?1`` placeholders.
+
+    A connection the server dropped (a restart, a failover) fails the statement that found
+    out, then is replaced before the next statement that starts outside a transaction; inside
+    one, the error ends the transaction as any failed write does.
+    """
+
+    def __init__(
+        self, connect: Callable[[], psycopg.Connection[Any]], idle: Callable[[], bool]
+    ) -> None:
+        self._connect = connect
+        self._idle = idle  # whether no transaction of the store is open
+        self._raw = connect()
+        self._sql: dict[str, tuple[str, list[int] | None]] = {}
+
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        """The psycopg connection (a new one if the last was lost outside a transaction)."""
+        if self._raw.broken and self._idle():
+            with contextlib.suppress(psycopg.Error):
+                self._raw.close()
+            self._raw = self._connect()
+        return self._raw
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (or failed and not yet rolled back)."""
+        return self._raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def _translate(self, sql: str) -> tuple[str, list[int] | None]:
+        """Psycopg's form of ``sql``, and for numbered placeholders, the order of parameters."""
+        found = self._sql.get(sql)
+        if found is None:
+            numbered: list[int] = []
+
+            def mark(m: re.Match[str]) -> str:
+                if m.group(1):
+                    numbered.append(int(m.group(1)) - 1)
+                return "%s"
+
+            text = _PLACEHOLDER.sub(mark, sql.replace("%", "%%"))
+            found = self._sql[sql] = (text, numbered or None)
+        return found
+
+    def _params(self, order: list[int] | None, params: Any) -> list[Any]:
+        values = [to_db(v) for v in params]
+        return values if order is None else [values[i] for i in order]
+
+    def execute(self, sql: str, params: Any = (), /) -> Any:
+        """Run one statement; its cursor.
+
+        A read (or ``BEGIN``) outside a transaction that finds the connection dropped runs
+        again on a new one: it changed nothing. Anything else raises, as any failure does.
+        """
+        text, order = self._translate(sql)
+        values = self._params(order, params)
+        try:
+            return self.raw.execute(text, values)
+        except psycopg.OperationalError:
+            if not self._again(text):
+                raise
+            return self.raw.execute(text, values)
+
+    def pipelined(self, statements: list[str], params: dict[int, Any]) -> list[Any]:
+        """Run statements in one round trip (psycopg's pipeline mode); their cursors.
+
+        ``params`` holds the parameters of the statements that have some, by position. Like
+        ``execute``, statements that begin with a read or ``BEGIN`` run again on a new
+        connection if they find this one dropped.
+        """
+        try:
+            return self._pipeline(statements, params)
+        except psycopg.OperationalError:
+            if not self._again(statements[0]):
+                raise
+            return self._pipeline(statements, params)
+
+    def _pipeline(self, statements: list[str], params: dict[int, Any]) -> list[Any]:
+        raw, cursors = self.raw, []
+        with raw.pipeline():
+            for i, sql in enumerate(statements):
+                text, order = self._translate(sql)
+                cursors.append(raw.execute(text, self._params(order, params.get(i, ()))))
+        return cursors
+
+    def script(self, sql: str) -> None:
+        """Run statements without parameters, in one round trip (no placeholders in them)."""
+        try:
+            self.raw.execute(sql)
+        except psycopg.OperationalError:
+            if not self._again(sql):
+                raise
+            self.raw.execute(sql)
+
+    def _again(self, text: str) -> bool:
+        """Whether a statement that failed may run again, on a new connection."""
+        return self._raw.broken and self._idle() and text.lstrip().startswith(_HARMLESS)
+
+    def executemany(self, sql: str, params: Iterable[Any], /) -> Any:
+        """Run one statement once per parameter set."""
+        text, order = self._translate(sql)
+        cursor = self.raw.cursor()
+        cursor.executemany(text, [self._params(order, p) for p in params])
+        return cursor
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._raw.close()
+
+
+def connect(url: str, vector_type: bool) -> psycopg.Connection[Any]:
+    raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+    try:  # filtered nearest-neighbour scans go on until they have enough rows (pgvector 0.8)
+        raw.execute("SET hnsw.iterative_scan = relaxed_order")
+        if vector_type:
+            register_vector(raw)
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+def register_vector(raw: psycopg.Connection[Any]) -> None:
+    """Vectors in and out in pgvector's binary form (one catalog query)."""
+    register_vector_info(raw, TypeInfo.fetch(raw, "vector"))
