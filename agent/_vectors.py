@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["VectorIndex", "from_blob", "to_blob"]
+__all__ = ["VectorIndex", "from_blob", "to_blob", "unit"]
 
 
 @functools.cache
@@ -36,8 +36,13 @@ def to_blob(vector: Sequence[float]) -> bytes:
         values = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(values)) or 1.0
         return bytes((values / norm).astype(np.float32).tobytes())
+    return array.array("f", unit(vector)).tobytes()
+
+
+def unit(vector: Sequence[float]) -> list[float]:
+    """``vector`` scaled to length 1 (a zero vector stays zero)."""
     norm = math.sqrt(sum(x * x for x in vector)) or 1.0
-    return array.array("f", (x / norm for x in vector)).tobytes()
+    return [x / norm for x in vector]
 
 
 def from_blob(blob: bytes) -> array.array[float]:

@@ -11,7 +11,6 @@ index, and a hybrid search fuses both by reciprocal rank inside one query.
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 import zlib
 from collections.abc import Iterator, Sequence
@@ -23,6 +22,7 @@ from pgvector import Vector
 
 from agent._errors import ConfigError
 from agent._history import Record
+from agent._vectors import unit
 from agent.store._base import Store
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
@@ -80,12 +80,6 @@ def ts_query(text: str) -> str | None:
 def as_vector(vector: Sequence[float]) -> Vector:
     """A vector as pgvector's adapter sends it: float32, in binary."""
     return Vector(vector if isinstance(vector, list) else list(vector))
-
-
-def unit(vector: Sequence[float]) -> list[float]:
-    """``vector`` scaled to length 1, as SQLite stores it (a zero vector stays zero)."""
-    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
-    return [x / norm for x in vector]
 
 
 class PostgresStore(Store):
