@@ -96,12 +96,16 @@ class Store(LeaseRows, ToolRows, PassageRows):
         self._depth = 1
         try:
             yield
+            self._before_commit()
             self.db.execute("COMMIT")
         except BaseException:
             self._rollback()
             raise
         finally:
             self._depth = 0
+
+    def _before_commit(self) -> None:
+        """The transaction's last writes, right before it commits; nothing by default."""
 
     def _rollback(self) -> None:
         """End the open transaction, whatever state a failed write or commit left it in."""
@@ -175,6 +179,7 @@ class Store(LeaseRows, ToolRows, PassageRows):
     def delete_agent(self, agent_id: str) -> None:
         """Delete an agent, its messages, and blocks no other agent uses."""
         with self.transaction():
+            self._before_commit()  # a backend's deferred writes go first (SQLite's index)
             ids = [r[0] for r in self.db.execute(
                 "SELECT block_id FROM agent_blocks WHERE agent_id = ?", (agent_id,)
             )]  # fmt: skip

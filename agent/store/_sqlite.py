@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,9 @@ class SQLiteStore(Store):
         # after each checkpoint the WAL shrinks back to this size instead of staying at its peak
         self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         self._indexes: dict[str, tuple[VectorIndex, tuple[int, int]]] = {}
+        # the first message this transaction inserted: full text indexes it, and every later
+        # one, in one statement before the commit (rows rolled back to a savepoint are gone)
+        self._unindexed: int | None = None
         try:
             self._migrate()
         except BaseException:
@@ -127,7 +130,33 @@ class SQLiteStore(Store):
             self.db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
     def _begin(self) -> None:
+        self._unindexed = None
         self.db.execute("BEGIN IMMEDIATE")
+
+    def _before_commit(self) -> None:
+        """Index the messages this transaction inserted for full-text search.
+
+        One statement per transaction: FTS5 flushes what it holds at every statement
+        boundary inside a savepoint or trigger, so indexing row by row (an insert trigger)
+        cost four to six times a step's insert.
+        """
+        if self._unindexed is not None:
+            self.db.execute(
+                "INSERT INTO messages_fts(rowid, search_text) SELECT seq, search_text "
+                "FROM messages WHERE seq >= ? AND search_text != ''",
+                (self._unindexed,),
+            )
+            self._unindexed = None
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Inside a transaction: rows written straight into ``messages`` are indexed after."""
+        yield
+        self.db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('delete-all')")
+        self.db.execute(
+            "INSERT INTO messages_fts(rowid, search_text) SELECT seq, search_text "
+            "FROM messages WHERE search_text != ''"
+        )
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL first)."""
@@ -143,9 +172,14 @@ class SQLiteStore(Store):
     # -- messages ------------------------------------------------------------------------
 
     def _insert_messages(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        if not self._depth:  # alone: its transaction indexes it
+            with self.transaction():
+                return self._insert_messages(sql, rows)
         self.db.executemany(sql, rows)
-        # the FTS trigger's own inserts do not count: this is the last message's seq
-        return int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        last = int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        if self._unindexed is None:  # the only writer: the rows took consecutive seqs
+            self._unindexed = last - len(rows) + 1
+        return last
 
     def search_messages(
         self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
@@ -154,6 +188,8 @@ class SQLiteStore(Store):
         fts = fts_query(query)
         if fts is None:
             return [], 0
+        if self._depth:  # inside a transaction: what it inserted is found too
+            self._before_commit()
         where, params = date_filter(start, end)
         base = (
             # CROSS JOIN keeps the index search outermost: match first, then filter

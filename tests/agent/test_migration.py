@@ -5,6 +5,7 @@ import sqlite3
 from pathlib import Path
 
 from agent import Client
+from agent.store._sqlite_schema import SCHEMA_VERSION
 from agent.testing import ScriptedModel, call, send
 
 # the schema of version 1, as selfedit 0.1 created it
@@ -124,5 +125,5 @@ def test_a_version_1_database_migrates_and_keeps_its_agents(tmp_path: Path) -> N
         human = client.agents.blocks.retrieve("agent-old", block_label="human")
         assert human.value == "Name: Bob\nLikes tea."
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         assert db.execute("SELECT version FROM blocks").fetchone()[0] == 2  # one write since
