@@ -8,7 +8,9 @@
 2. What the many-clients guarantees cost: the freshness check alone when nothing changed,
    and taking plus releasing the turn lease (once per turn).
 3. 200 agents x 5 turns, a model that sleeps 20 ms per reply: total time against the
-   latency-bound ideal (turns x steps x 20 ms, every agent in parallel).
+   latency-bound ideal (turns x steps x 20 ms, every agent in parallel). Beside it, the event
+   loop's own floor (the same sleeps, nothing else) and a peer: pydantic-ai running the same
+   replies with its FunctionModel and memory in a dict, saving nothing (the ``bench`` extra).
 
 ``per_step`` and ``many_agents`` take a database ``target`` (a PostgreSQL URL, say; a new
 SQLite file by default): bench/postgres.py runs them on both backends side by side.
@@ -17,6 +19,7 @@ SQLite file by default): bench/postgres.py runs them on both backends side by si
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import statistics
 import tempfile
 import time
@@ -149,6 +152,62 @@ async def loop_floor(agents: int = 200, turns: int = 5, latency: float = 0.02) -
     return time.perf_counter() - start
 
 
+async def peer_many(agents: int = 200, turns: int = 5, latency: float = 0.02) -> float | None:
+    """The same scenario on pydantic-ai (its FunctionModel, the same replies, a tool that edits
+    an in-memory block): no database, no leases, history kept in a list. ``None`` when
+    pydantic-ai is not installed (it comes with the ``bench`` extra)."""
+    try:
+        from pydantic_ai import Agent
+        from pydantic_ai.messages import (
+            ModelMessage,
+            ModelResponse,
+            TextPart,
+            ToolCallPart,
+            ToolReturnPart,
+            UserPromptPart,
+        )
+        from pydantic_ai.models.function import AgentInfo
+        from pydantic_ai.models.function import FunctionModel as PeerModel
+    except ImportError:
+        return None
+
+    async def reply(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        await asyncio.sleep(latency)
+        parts = [p for m in messages for p in getattr(m, "parts", ())]
+        start = max(i for i, p in enumerate(parts) if isinstance(p, UserPromptPart))
+        done = sum(1 for p in parts[start:] if isinstance(p, ToolReturnPart))
+        if done == STEPS_PER_TURN - 1:  # the reply ends the run: five model calls a turn
+            return ModelResponse(parts=[TextPart("done")])
+        args = {"label": "notes", "content": "x"}
+        return ModelResponse(parts=[ToolCallPart("core_memory_append", args)])
+
+    peer: Agent[None, str] = Agent(PeerModel(reply))
+    blocks: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("blocks")
+
+    @peer.tool_plain
+    def core_memory_append(label: str, content: str) -> str:
+        """Append to a memory block.
+
+        Args:
+            label: The block.
+            content: What to append.
+        """
+        memory = blocks.get()
+        memory[label] = memory.get(label, "") + "\n" + content
+        return "ok"
+
+    async def run() -> None:
+        blocks.set({"notes": ""})  # each agent runs in a task: a context of its own
+        history: list[ModelMessage] = []
+        for _ in range(turns):
+            result = await peer.run("go", message_history=history)
+            history = result.all_messages()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(run() for _ in range(agents)))
+    return time.perf_counter() - start
+
+
 def ideal(turns: int, latency: float) -> float:
     """The latency-bound ideal: every agent in parallel, only the model's latency counts."""
     return turns * STEPS_PER_TURN * latency
@@ -181,6 +240,12 @@ def main() -> None:
         f"CPU left per step for 1.5x: {max(1.5 * ideal - floor, 0) / steps * 1e6:.0f} us; "
         f"the engine's time per step here: {(elapsed - floor) / steps * 1e6:.0f} us"
     )
+    peer = asyncio.run(peer_many())
+    if peer is not None:
+        print(
+            f"peer, same scenario: pydantic-ai (FunctionModel, memory in a dict, no database): "
+            f"{peer:.2f} s ({peer / ideal:.2f}x ideal)"
+        )
 
 
 if __name__ == "__main__":
