@@ -15,6 +15,7 @@ import __future__
 import ast
 import builtins
 import dis
+import functools
 import hashlib
 import importlib
 import importlib.machinery
@@ -151,7 +152,7 @@ def checked_source(tool: Tool[..., Any], source: str, in_module: bool) -> tuple[
     source = textwrap.dedent(source)
     try:
         tree = ast.parse(source)
-        code = compile(source, "<tool>", "exec", flags=_ANNOTATIONS, dont_inherit=True)
+        code = compile(tree, "<tool>", "exec", flags=_ANNOTATIONS, dont_inherit=True)
     except SyntaxError as e:
         raise SchemaError(subject, [f"its source does not parse: {e.msg} (line {e.lineno})"]) from e
     defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
@@ -182,6 +183,7 @@ def checked_source(tool: Tool[..., Any], source: str, in_module: bool) -> tuple[
 _ANNOTATIONS = __future__.annotations.compiler_flag
 _READS = {"LOAD_GLOBAL", "LOAD_NAME"}
 _WRITES = {"STORE_NAME", "STORE_GLOBAL", "DELETE_NAME"}
+_OPS = frozenset({*_READS, *_WRITES, "IMPORT_NAME"})
 
 
 def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
@@ -192,7 +194,19 @@ def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
 
 
 def _names(code: types.CodeType, ops: set[str]) -> set[str]:
-    return {str(i.argval) for i in dis.get_instructions(code) if i.opname in ops}
+    """The names the instructions ``ops`` of ``code`` use (its own code, not nested code)."""
+    by_op = _operands(code)
+    return set().union(*(by_op.get(op, ()) for op in ops))
+
+
+@functools.lru_cache(maxsize=64)
+def _operands(code: types.CodeType) -> dict[str, frozenset[str]]:
+    """Each instruction of ``code`` with the names it uses (one pass: ``dis`` is slow)."""
+    found: dict[str, set[str]] = {}
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _OPS:
+            found.setdefault(instruction.opname, set()).add(str(instruction.argval))
+    return {op: frozenset(names) for op, names in found.items()}
 
 
 def _defined(module: types.CodeType) -> set[str]:

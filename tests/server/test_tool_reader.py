@@ -81,3 +81,57 @@ def test_problems_are_listed_and_do_not_cost_the_process(reader: SourceReader) -
         asyncio.run(reader.describe("def bad(x, *args):\n    return x\n"))
     assert len(raised.value.problems) >= 2
     assert pid_of(reader) == before
+
+
+SETTLED = '''import typing
+
+def settled_{n}(x: typing.Optional[int] = None, label: "str" = "a b") -> int:
+    """Nothing in reading this can come out differently the next time.
+
+    Args:
+        x: a number.
+        label: a label.
+    """
+    return 1
+'''
+
+
+def test_an_unchanged_settled_source_is_read_once(reader: SourceReader) -> None:
+    first = asyncio.run(reader.describe(SETTLED.format(n=0)))
+    sent = reader._sent
+    again = asyncio.run(reader.describe(SETTLED.format(n=0)))
+    assert again == first and reader._sent == sent  # no request: the answer was kept
+    asyncio.run(reader.describe(SETTLED.format(n=1)))
+    assert reader._sent == sent + 1
+
+
+def test_a_source_with_a_call_is_read_every_time(reader: SourceReader) -> None:
+    assert pid_of(reader) == pid_of(reader)  # os.getpid() in a default: asked twice
+    sent = reader._sent
+    pid_of(reader)
+    assert reader._sent == sent + 1
+
+
+def test_a_new_process_reads_everything_afresh(reader: SourceReader) -> None:
+    asyncio.run(reader.describe(SETTLED.format(n=2)))
+    patched = "import toolkit\ntoolkit.Tool.from_source = None\n\n" + WHO
+    asyncio.run(reader.describe(patched.format(n=0)))  # replaces the process
+    sent = reader._sent
+    asyncio.run(reader.describe(SETTLED.format(n=2)))
+    assert reader._sent == sent + 1
+
+
+def test_a_cancelled_read_does_not_disturb_the_next(reader: SourceReader) -> None:
+    slow = WHO.replace("os.getpid()", "__import__('time').sleep(0.3) or os.getpid()")
+
+    async def cancel_then_read() -> int:
+        task = asyncio.ensure_future(reader.describe(slow.format(n=0)))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        read = await reader.describe(WHO.format(n=7))
+        return int(re.search(r"default: (\d+)", str(read.schema))[1])  # type: ignore[index]
+
+    before = pid_of(reader)
+    assert asyncio.run(cancel_then_read()) == before  # the same process answered in order
