@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-import stdlib_tools
 from agent._context import ContextConfig
 from agent._embedding import EmbeddingModel
 from agent._errors import ConfigError, NotFoundError
@@ -76,8 +75,7 @@ class Agents:
         self, tools: Iterable[str], tool_ids: Iterable[str], include_base_tools: bool
     ) -> tuple[list[Tool[..., Any]], list[str]]:
         registry, problems = self._client.registry, []
-        base = stdlib_tools.BASE_TOOLS if include_base_tools else ()
-        chosen = [registry.by_name(t.name) for t in base]  # a tool upserted with override=True
+        chosen = registry.base_tools() if include_base_tools else []  # or their overrides
         for lookup, keys in ((registry.by_name, tools), (registry.by_id, tool_ids)):
             for key in keys:
                 try:

@@ -9,6 +9,7 @@ a slash (``"server/tool"``) means a tool of a registered MCP server (see ``_mcp_
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,12 @@ __all__ = ["StoredTool", "ToolRegistry", "source_hash"]
 
 logger = logging.getLogger("selfedit.tools")
 _BASE = frozenset(t.name for t in stdlib_tools.BASE_TOOLS)
+
+
+@functools.cache
+def _standard() -> dict[str, Tool[..., Any]]:
+    found = (getattr(stdlib_tools, n) for n in stdlib_tools.__all__)
+    return {t.name: t for t in found if isinstance(t, Tool)}
 
 
 @dataclass(frozen=True)
@@ -89,9 +96,8 @@ class ToolRegistry:
 
     @staticmethod
     def standard() -> dict[str, Tool[..., Any]]:
-        """The tools of ``stdlib_tools``, by name."""
-        found = (getattr(stdlib_tools, n) for n in stdlib_tools.__all__)
-        return {t.name: t for t in found if isinstance(t, Tool)}
+        """The tools of ``stdlib_tools``, by name (made once, shared: read it, never change it)."""
+        return _standard()
 
     def upsert(
         self,
@@ -163,12 +169,14 @@ class ToolRegistry:
         override: bool,
         sandbox: bool,
     ) -> ToolRow:
-        """Write the tool's row by name (the one place tool rows are written)."""
+        """Write the tool's row by name (the one place tool rows are written).
+
+        A stored name keeps its id: the new id is used only if the name is new.
+        """
         builtin = name in self.standard()
-        existing = self._store.tool(name=name)
         row = ToolRow(
-            existing.id if existing else new_id("tool"), name, source, schema,
-            source_hash(source), reference, spec, builtin and override, sandbox,
+            new_id("tool"), name, source, schema, source_hash(source), reference, spec,
+            builtin and override, sandbox,
         )  # fmt: skip
         with self._store.transaction():
             return self._store.save_tool(row, datetime.now(timezone.utc))
@@ -208,12 +216,26 @@ class ToolRegistry:
         names it is what its id means, while the name still means the built-in.
         """
         row = self._store.tool(id=tool_id) if tool_id else self._store.tool(name=name)
+        return self._pick(row, tool_id, name)
+
+    def _pick(self, row: ToolRow | None, tool_id: str | None, name: str) -> Tool[..., Any] | None:
+        """``_find``'s choice, given the row the id (else the name) found."""
         builtin = self.standard().get(row.name if row else name)
         if row is None:
             return builtin
         if builtin is not None and not row.override and (row.name in _BASE or tool_id is None):
             return builtin
         return self._lazy(row)
+
+    def base_tools(self) -> list[Tool[..., Any]]:
+        """The base tools (``stdlib_tools.BASE_TOOLS``), each as ``by_name`` finds it.
+
+        A tool upserted with ``override=True`` takes a built-in's place. One query for them all.
+        """
+        names = [t.name for t in stdlib_tools.BASE_TOOLS]
+        rows = {row.name: row for row in self._store.tools_named(names)}
+        found = [self._pick(rows.get(name), None, name) for name in names]
+        return [tool for tool in found if tool is not None]
 
     def by_id(self, tool_id: str) -> Tool[..., Any]:
         """The tool with this id (not built: see ``LazyTool``)."""

@@ -62,6 +62,14 @@ class ToolRows:
         row = self.db.execute(f"SELECT * FROM tools WHERE {key} = ?", (value,)).fetchone()
         return _tool_row(row) if row else None
 
+    def tools_named(self, names: list[str]) -> list[ToolRow]:
+        """The stored tools with these names (those that are stored), in one query."""
+        if not names:
+            return []
+        marks = ", ".join("?" * len(names))
+        rows = self.db.execute(f"SELECT * FROM tools WHERE name IN ({marks})", names).fetchall()
+        return [_tool_row(r) for r in rows]
+
     def tools(self) -> list[ToolRow]:
         """Every stored tool, by name."""
         rows = self.db.execute("SELECT * FROM tools ORDER BY name").fetchall()
