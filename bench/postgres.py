@@ -17,10 +17,14 @@ corrupts). SQLite is a new file on disk. Every ratio compares two figures of thi
    server), then the store's own HNSW index is built over them: through the public path, with
    the index in place, 1,536-d vectors go in at tens a second here (about 45 minutes for
    100,000), so that path is timed on PUBLIC_INSERTS more passages, after the searches, with
-   the 100,000-vector index in place. ``EXPLAIN ANALYZE`` of the hybrid query, in the
-   transaction the store runs it in, shows whether it scans the HNSW index. Then, on our own
-   throwaway server only, the hybrid search again with the index in memory (restarted with
-   shared_buffers 2GB, index and table prewarmed; the default 128MB holds a fraction of it).
+   the 100,000-vector index in place. ``EXPLAIN (ANALYZE, BUFFERS, SUMMARY)`` of the hybrid
+   query, in the transaction the store runs it in, shows whether it scans the HNSW index, its
+   planning time and the buffers it touched. The recall of the HNSW candidates: the store's
+   SEMANTIC_CANDIDATES nearest by its index, against an exact float32 scan, for RECALL_QUERIES
+   query vectors (the stand-in embedder's vectors are random: no neighbourhood structure, the
+   worst case for any graph index, so this is a floor, not what real embeddings get). Then, on
+   our own throwaway server only, the hybrid search again with the index in memory (restarted
+   with shared_buffers 2GB, index and table prewarmed; the default 128MB holds a fraction).
 3. Throughput: 200 agents x 5 turns, a model that answers in 20 ms (bench/engine.py's
    ``many_agents`` scenario), in worker processes (each its own AsyncClient on the same
    database, the agents split between them): SQLite with 1, PostgreSQL with 1 and 2 (and 2
@@ -59,7 +63,9 @@ import psycopg
 from agent import AsyncClient, _pg_testing
 from agent._archival import ArchivalMemory, _hash
 from agent._pg_testing import TEST_DATABASE_URL_ENV
-from agent.store._postgres_schema import hnsw_index
+from agent.store._passages import SEMANTIC_CANDIDATES
+from agent.store._postgres import as_vector
+from agent.store._postgres_schema import distance, hnsw_index
 from agent.testing import drop_schema, postgres_schema, postgres_server
 
 N = int(os.environ.get("BENCH_PASSAGES", archival.N))
@@ -67,6 +73,7 @@ DIM = archival.DIM
 HYBRID_QUERIES = {"SQLite": 30, "PostgreSQL": 100}  # SQLite's exact scan takes ~0.6 s each
 FTS_QUERIES = 200
 PUBLIC_INSERTS = 300
+RECALL_QUERIES = 20
 DURABILITY = ("fsync", "synchronous_commit", "full_page_writes")
 AGENTS, TURNS, LATENCY = 200, 5, 0.02
 
@@ -247,7 +254,7 @@ async def _plans(memory: ArchivalMemory, query: str) -> tuple[str, str, str | No
     if setup:
         db.script(setup)
     try:
-        rows = db.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).fetchall()
+        rows = db.execute("EXPLAIN (ANALYZE, BUFFERS, SUMMARY) " + sql, params).fetchall()
         analyzed = _short("\n".join(r[0] for r in rows))
         numbered = iter(range(1, 1000))
         generic_sql = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)
@@ -271,6 +278,36 @@ def _hnsw_used(plan: str) -> str:
     found = re.search(r"(\w[\w ]*? Scan(?: using \w+)?) on passages p_1", plan)
     how = found[1] if found else "?"
     return f"{'yes' if f'passages_hnsw_{DIM}' in plan else 'NO'} ({how})"
+
+
+async def _recall(memory: ArchivalMemory) -> tuple[float, float]:
+    """Mean and lowest recall of the store's HNSW candidates against an exact float32 scan."""
+    assert memory.embedder is not None
+    db = memory._store.db
+    nearest = (
+        f"SELECT p.seq FROM passages p WHERE p.agent_id = ? AND p.dims = {DIM} ORDER BY {{}} "
+        f"LIMIT {SEMANTIC_CANDIDATES}"
+    )
+    exact = f"p.embedding::vector({DIM}) <=> ?::vector({DIM}), p.seq"
+    found = []
+    for vector in await memory.embedder.embed([f"q{i}" for i in range(RECALL_QUERIES)]):
+        args = (memory._agent_id, as_vector(vector))  # the vector is in ORDER BY, after WHERE
+        db.script("BEGIN; SET LOCAL enable_seqscan = off")  # as the store searches
+        try:
+            plan = "\n".join(
+                r[0] for r in db.execute("EXPLAIN " + nearest.format(distance(DIM)), args)
+            )
+            assert f"passages_hnsw_{DIM}" in plan, plan
+            approx = {r[0] for r in db.execute(nearest.format(distance(DIM)), args)}
+        finally:
+            db.script("COMMIT")
+        db.script("BEGIN; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
+        try:
+            truth = {r[0] for r in db.execute(nearest.format(exact), args)}
+        finally:
+            db.script("COMMIT")
+        found.append(len(approx & truth) / len(truth))
+    return sum(found) / len(found), min(found)
 
 
 async def _postgres_archive(url: str, texts: list[str]) -> dict[str, Any]:
@@ -310,10 +347,19 @@ async def _postgres_archive(url: str, texts: list[str]) -> dict[str, Any]:
         flush=True,
     )
     size = db.execute(f"SELECT pg_size_pretty(pg_relation_size('passages_hnsw_{DIM}'))")
+    index_size = size.fetchone()[0]
+    start = time.perf_counter()
+    recall = await _recall(memory)
+    print(
+        f"PostgreSQL: recall of the HNSW candidates, {RECALL_QUERIES} queries, in "
+        f"{time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     resident = await _resident(memory, db)
     client.close()
     return {
-        "index size": size.fetchone()[0],
+        "index size": index_size,
+        "recall": recall,
         "resident": resident,
         "load": len(texts) / load,
         "build": build,
@@ -383,10 +429,18 @@ def archive() -> None:
         f"{_hnsw_used(pg['generic'])}"
     )
     found = re.search(r"Execution Time: ([\d.]+) ms", pg["analyzed"])
+    planned = re.search(r"Planning Time: ([\d.]+) ms", pg["analyzed"])
+    buffers = re.search(r"Buffers: ([^\n]*)", pg["analyzed"])
     where = f"after {pg['setup']!r}" if pg["setup"] else "outside a transaction"
     print(
-        f"the server's execution time of one hybrid query (EXPLAIN ANALYZE, its pages just "
-        f"read): {found[1] if found else '?'} ms; the store runs it {where}"
+        f"the server's time for one hybrid query (EXPLAIN ANALYZE, its pages just read): "
+        f"execution {found[1] if found else '?'} ms, planning {planned[1] if planned else '?'} "
+        f"ms, buffers {buffers[1] if buffers else '?'}; the store runs it {where}"
+    )
+    mean, low = pg["recall"]
+    print(
+        f"HNSW candidates ({SEMANTIC_CANDIDATES} nearest, {DIM}-d random vectors): recall "
+        f"{mean:.3f} (lowest {low:.2f}) against an exact float32 scan, {RECALL_QUERIES} queries"
     )
     print("\n| loading (passages/s) | SQLite | PostgreSQL |")
     print("|---|---|---|")

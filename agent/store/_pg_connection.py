@@ -17,6 +17,8 @@ from pgvector.psycopg.vector import register_vector_info
 from psycopg import pq
 from psycopg.types import TypeInfo
 
+from agent.store._passages import SEMANTIC_CANDIDATES
+
 __all__ = ["PgConnection", "Row", "connect", "from_db", "register_vector", "to_db"]
 
 _HARMLESS = ("SELECT", "BEGIN", "SHOW", "WITH fused")
@@ -186,8 +188,13 @@ class PgConnection:
 
 def connect(url: str, vector_type: bool) -> psycopg.Connection[Any]:
     raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
-    try:  # filtered nearest-neighbour scans go on until they have enough rows (pgvector 0.8)
-        raw.execute("SET hnsw.iterative_scan = relaxed_order")
+    try:
+        # One HNSW pass finds as many neighbours as a hybrid search fuses (the default 40 then
+        # an iterative scan for the rest reads more of the index); a filtered scan goes on
+        # until it has enough rows (pgvector 0.8)
+        raw.execute(
+            f"SET hnsw.ef_search = {SEMANTIC_CANDIDATES}; SET hnsw.iterative_scan = relaxed_order"
+        )
         if vector_type:
             register_vector(raw)
     except BaseException:

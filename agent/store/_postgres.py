@@ -26,6 +26,7 @@ from agent._vectors import unit
 from agent.store._base import Store
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
+    PASSAGE_COLUMNS,
     RRF_K,
     SEMANTIC_CANDIDATES,
     TagMatch,
@@ -34,10 +35,12 @@ from agent.store._passages import (
 )
 from agent.store._pg_connection import PgConnection, connect, register_vector
 from agent.store._postgres_schema import (
+    HNSW_MAX_DIMS,
     MIGRATIONS,
     SCHEMA,
     SCHEMA_VERSION,
     TEXT_CONFIG,
+    distance,
     hnsw_index,
 )
 from agent.store._rows import date_filter, record
@@ -79,7 +82,9 @@ def ts_query(text: str) -> str | None:
 
 def as_vector(vector: Sequence[float]) -> Vector:
     """A vector as pgvector's adapter sends it: float32, in binary."""
-    return Vector(vector if isinstance(vector, list) else list(vector))
+    if isinstance(vector, list) or getattr(vector, "ndim", None) == 1:
+        return Vector(vector)  # type: ignore[arg-type]  # a list, or a numpy row read at once
+    return Vector(list(vector))
 
 
 class PostgresStore(Store):
@@ -240,12 +245,13 @@ class PostgresStore(Store):
     def _vector_values(self, vector: Sequence[float] | None) -> tuple[Any, ...]:
         if vector is None:
             return (None, None)
-        if len(vector) not in self._hnsw | self._new_hnsw:
+        dims = len(vector)
+        if dims <= HNSW_MAX_DIMS and dims not in self._hnsw | self._new_hnsw:
             if self._deferred is None:
-                self.db.script(hnsw_index(len(vector)))
-                self._new_hnsw.add(len(vector))
+                self.db.script(hnsw_index(dims))
+                self._new_hnsw.add(dims)
             else:
-                self._deferred.add(len(vector))
+                self._deferred.add(dims)
         return (as_vector(unit(vector)), len(vector))
 
     @contextlib.contextmanager
@@ -294,27 +300,31 @@ class PostgresStore(Store):
             ranked = (
                 f"(SELECT * FROM ({lexical}) l ORDER BY r LIMIT {LEXICAL_CANDIDATES}) UNION ALL "
                 "SELECT seq, row_number() OVER (ORDER BY d, seq) FROM ("
-                f"SELECT p.seq, p.embedding::vector({dims}) <=> ?::vector({dims}) AS d"
+                f"SELECT p.seq, {distance(dims)} AS d"
                 f" FROM passages p WHERE p.agent_id = ? AND p.dims = {dims}{where}"
                 f" ORDER BY d LIMIT {SEMANTIC_CANDIDATES}) s"
             )
             params += [as_vector(vector), agent_id, *tag_params]
+        # the page's passages come back with the total (one row of NULLs and the total when
+        # the page is empty): no second round trip to read them
         sql = (
             f"WITH fused AS (SELECT seq, SUM(1.0 / ({RRF_K} + r)) AS score FROM ({ranked}) u "
-            "GROUP BY seq) SELECT (SELECT COUNT(*) FROM fused), "
-            "ARRAY(SELECT seq FROM fused ORDER BY score DESC, seq LIMIT ? OFFSET ?)"
+            "GROUP BY seq), hits AS (SELECT seq AS hit, score FROM fused "
+            "ORDER BY score DESC, seq LIMIT ? OFFSET ?) "
+            f"SELECT n.total, {PASSAGE_COLUMNS} FROM (SELECT COUNT(*) AS total FROM fused) n "
+            "LEFT JOIN (hits JOIN passages ON seq = hit) ON true ORDER BY score DESC, hit"
         )
         args = [*params, size, page * size]
         if vector is None or self.db.in_transaction:
-            row = self.db.execute(sql, args).fetchone()
+            rows = self.db.execute(sql, args).fetchall()
         else:
             # The planner prices an exact scan of a mid-size archive below the HNSW index (at
             # 20,000 1,536-d vectors: the scan 200 ms, the index 10 ms). Without sequential
             # scans it takes the index, or for a small archive the agent's index and a sort.
-            row = self.db.pipelined(
+            rows = self.db.pipelined(
                 ["BEGIN", "SET LOCAL enable_seqscan = off", sql, "COMMIT"], {2: args}
-            )[2].fetchone()  # one round trip; a read, so after a failure COMMIT rolls back
-        return self.passages_by_seq([int(s) for s in row[1]]), int(row[0])
+            )[2].fetchall()  # one round trip; a read, so after a failure COMMIT rolls back
+        return [r for r in rows if r["seq"] is not None], int(rows[0]["total"])
 
 
 def _first_line(error: BaseException) -> str:

@@ -7,13 +7,28 @@ about 1 MB of words per row, PostgreSQL's limit: a longer text is indexed from i
 vectors are pgvector columns with an HNSW index per dimension (``hnsw_index``). Text that is
 sorted or compared as SQLite does (names, times) is ``COLLATE "C"``: byte order, whatever the
 database's locale.
+
+A passage's row is kept whole when it fits in a page (``toast_tuple_target``): its 1,536-d
+vector is 6 KB, and PostgreSQL would otherwise move the text and its ``tsvector`` out to TOAST,
+so every full-text match would cost a TOAST index lookup for its rank (9 buffers a match, not 1).
+The HNSW index holds half-precision copies of the vectors (``halfvec``): half the size of a
+float32 index, so more of it stays in memory, and cheaper distances. A search ranks candidates
+only by order, so float16 is plenty; the vectors themselves stay float32.
 """
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "TEXT_CONFIG", "hnsw_index"]
+__all__ = [
+    "HNSW_MAX_DIMS",
+    "MIGRATIONS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "TEXT_CONFIG",
+    "distance",
+    "hnsw_index",
+]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The same number as SQLite's: both backends hold the same data at the same version."""
 TEXT_CONFIG = "english"
 """The text search configuration (stemming and stop words, like SQLite's porter tokenizer)."""
@@ -102,8 +117,10 @@ SCHEMA = (
         text_tsv tsvector GENERATED ALWAYS AS (selfedit_tsvector(text)) STORED,
         UNIQUE (agent_id, text_hash)
     )""",
-    # a vector stays in its row when it fits (no TOAST fetch and copy for every distance)
+    # a vector stays in its row when it fits (no TOAST fetch and copy for every distance), and
+    # so do the text and its tsvector (no TOAST lookup for every full-text match)
     "ALTER TABLE passages ALTER COLUMN embedding SET STORAGE MAIN",
+    "ALTER TABLE passages SET (toast_tuple_target = 8160)",
     "CREATE INDEX IF NOT EXISTS passages_agent ON passages (agent_id, seq)",
     "CREATE INDEX IF NOT EXISTS passages_text ON passages USING GIN (text_tsv)",
     """CREATE TABLE IF NOT EXISTS passage_tags (
@@ -114,13 +131,45 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS passage_tags_seq ON passage_tags (passage_seq)",
 )
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+HNSW_MAX_DIMS = 4000
+"""The most dimensions pgvector's HNSW index takes (of ``halfvec``; of ``vector``: 2,000). Wider
+vectors are stored and searched exactly, without an index."""
+_HNSW = (
+    "CREATE INDEX IF NOT EXISTS passages_hnsw_{dims} ON passages USING hnsw "
+    "((embedding::halfvec({dims})) halfvec_cosine_ops) WHERE dims = {dims}"
+)
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    3: (
+        # rows written from now on are kept whole (older ones: until rewritten, VACUUM FULL)
+        "ALTER TABLE passages SET (toast_tuple_target = 8160)",
+        # each float32 HNSW index (of version 2) built again over half-precision vectors
+        f"""DO $$ DECLARE old record; BEGIN
+            FOR old IN SELECT indexname, substring(indexname FROM '[0-9]+$') AS dims
+                FROM pg_indexes WHERE schemaname = current_schema()
+                AND indexname LIKE 'passages_hnsw_%' AND indexdef LIKE '% vector_cosine_ops%'
+            LOOP
+                EXECUTE format('DROP INDEX %I', old.indexname);
+                EXECUTE replace('{_HNSW}', '{{dims}}', old.dims);
+            END LOOP;
+        END $$""",
+    ),
+}
 """What turns a database of the version before into this one (PostgreSQL starts at 2)."""
 
 
 def hnsw_index(dims: int) -> str:
-    """The HNSW index (cosine) over the passages' vectors of ``dims`` dimensions."""
-    return (
-        f"CREATE INDEX IF NOT EXISTS passages_hnsw_{dims} ON passages USING hnsw "
-        f"((embedding::vector({dims})) vector_cosine_ops) WHERE dims = {dims}"
-    )
+    """The HNSW index (cosine) over the passages' vectors of ``dims`` (at most 4,000) dimensions."""
+    if dims > HNSW_MAX_DIMS:
+        raise ValueError(f"an HNSW index takes at most {HNSW_MAX_DIMS} dimensions, not {dims}")
+    return _HNSW.format(dims=dims)
+
+
+def distance(dims: int) -> str:
+    """The cosine distance of a passage's vector of ``dims`` dimensions to a query vector.
+
+    The query vector is its placeholder. Computed as the HNSW index computes it (half precision,
+    up to ``HNSW_MAX_DIMS``), so the index serves ``ORDER BY`` it.
+    """
+    kind = "halfvec" if dims <= HNSW_MAX_DIMS else "vector"
+    return f"p.embedding::{kind}({dims}) <=> l2_normalize(?::vector({dims}))::{kind}({dims})"

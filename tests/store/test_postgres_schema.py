@@ -16,11 +16,11 @@ import psycopg
 import pytest
 from _postgres import drop_schema, fresh_url, server_url
 
-from agent import Client, ConfigError
+from agent import AsyncClient, Client, ConfigError
 from agent.store import DATABASE_URL_ENV, open_store
 from agent.store._postgres_schema import SCHEMA_VERSION as PG_VERSION
 from agent.store._sqlite_schema import SCHEMA_VERSION as SQLITE_VERSION
-from agent.testing import ScriptedModel
+from agent.testing import FakeEmbedding, ScriptedModel
 
 SECRET = "s3cret-Pw"
 
@@ -173,6 +173,69 @@ def test_a_malformed_url_is_refused_without_echoing_its_password() -> None:
         open_store(malformed)
     assert "pa%zzss" not in str(refused.value)
     assert "zzss" not in str(refused.value)
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+CATS = [f"Cats, cats and more cats: cat fact number {i}." for i in range(30)]
+KITTEN = "A kitten naps in the laundry basket."
+
+
+def hnsw_definitions(url: str) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND indexname LIKE 'passages_hnsw_%' ORDER BY indexname"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+async def test_version_2_is_migrated_its_hnsw_indexes_rebuilt_at_half_precision(
+    url: str,
+) -> None:
+    client = AsyncClient(url, model=ScriptedModel())
+    agents = []
+    for dims in (64, 32):
+        agent = await client.agents.create(embedding=FakeEmbedding(dimensions=dims))
+        assert agent.archival is not None
+        await agent.archival.insert_many([*CATS, KITTEN])
+        agents.append(agent.id)
+    client.close()
+    # as version 2 left it: float32 HNSW indexes, and rows whose text may move to TOAST
+    run(
+        url,
+        "DROP INDEX passages_hnsw_64, passages_hnsw_32",
+        *(
+            f"CREATE INDEX passages_hnsw_{d} ON passages USING hnsw "
+            f"((embedding::vector({d})) vector_cosine_ops) WHERE dims = {d}"
+            for d in (64, 32)
+        ),
+        "ALTER TABLE passages RESET (toast_tuple_target)",
+        "UPDATE schema_version SET version = 2",
+    )
+    assert all(" vector_cosine_ops" in d for d in hnsw_definitions(url))
+
+    client = AsyncClient(url, model=ScriptedModel())
+    try:
+        definitions = hnsw_definitions(url)
+        assert len(definitions) == 2
+        assert all("halfvec_cosine_ops" in d for d in definitions), definitions
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(PG_VERSION,)]
+            (options,) = conn.execute(
+                "SELECT reloptions FROM pg_class WHERE oid = 'passages'::regclass"
+            ).fetchone()
+        assert "toast_tuple_target=8160" in options
+        client.store.db.execute("SET enable_seqscan = off")  # through the rebuilt indexes
+        for agent_id, dims in zip(agents, (64, 32), strict=True):
+            agent = await client.agents.retrieve(agent_id)
+            assert agent.archival is not None
+            agent.archival.embedder = FakeEmbedding(dimensions=dims)
+            found = await agent.archival.search("kittens", page_size=1)
+            assert [p.text for p in found.results] == [KITTEN]
+            assert found.total == len(CATS) + 1  # each passage a neighbour by meaning
+    finally:
+        client.close()
 
 
 # -- SELFEDIT_DATABASE_URL ------------------------------------------------------------------

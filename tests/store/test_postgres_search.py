@@ -109,6 +109,43 @@ async def test_an_agent_whose_vectors_changed_dimension_searches_the_new_ones(
     assert found.total == 1
 
 
+async def test_vectors_wider_than_float32_hnsw_allows_are_indexed_at_half_precision(
+    client: AsyncClient,
+) -> None:
+    through_the_index(client)
+    agent = await client.agents.create(embedding=FakeEmbedding(dimensions=3072))  # > 2,000
+    await archival(agent).insert_many([*CATS[:20], KITTEN])
+    assert hnsw_indexes(client) == ["passages_hnsw_3072"]
+    before = hnsw_scans(client, 3072)
+    found = await archival(agent).search("kittens", page_size=1)
+    assert [p.text for p in found.results] == [KITTEN]
+    assert hnsw_scans(client, 3072) == before + 1
+
+
+async def test_vectors_too_wide_for_any_hnsw_index_are_searched_exactly(
+    client: AsyncClient,
+) -> None:
+    through_the_index(client)
+    agent = await client.agents.create(embedding=FakeEmbedding(dimensions=4096))
+    await archival(agent).insert_many([*CATS[:20], KITTEN])
+    assert hnsw_indexes(client) == []  # pgvector's HNSW takes at most 4,000 dimensions
+    found = await archival(agent).search("kittens", page_size=1)
+    assert [p.text for p in found.results] == [KITTEN]
+    assert found.total == 21  # every passage is a neighbour by meaning
+
+
+async def test_a_passage_with_its_vector_stays_in_one_row_not_in_toast(
+    client: AsyncClient,
+) -> None:
+    agent = await client.agents.create(embedding=FakeEmbedding(dimensions=1536))
+    await archival(agent).insert_many(CATS[:50])
+    db = client.store.db
+    toast = db.execute(
+        "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'passages'::regclass"
+    ).fetchone()[0]
+    assert toast == 0  # no text or tsvector moved out: a full-text match reads one row
+
+
 @pytest.mark.parametrize("undo", ["transaction", "savepoint"])
 async def test_an_index_whose_creation_rolled_back_is_made_again(
     client: AsyncClient, undo: str
