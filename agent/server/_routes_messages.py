@@ -1,8 +1,10 @@
 """``/v1/agents/{agent_id}/messages``: turns (whole or streamed) and the conversation.
 
 A stream is ``text/event-stream``: one ``data: <json>`` event per message as each step
-finishes, the usage chunk, then ``data: [DONE]``. A client that goes away mid-stream ends the
-turn the way any stream left early does: the turn is cancelled, its lease given back.
+finishes, the usage chunk, then ``data: [DONE]``. A turn refused before its first message (bad
+messages, a busy agent) is answered with its status (422, 409, ...), as a whole turn is, not
+with a stream cut short. A client that goes away mid-stream ends the turn the way any stream
+left early does: the turn is cancelled, its lease given back.
 """
 
 from __future__ import annotations
@@ -60,8 +62,17 @@ async def create_stream(request: Request, agent_id: str, body: MessageCreate) ->
     turn = client_of(request).agents.messages.create_stream(
         agent_id=agent_id, messages=inputs, stream_tokens=bool(body.stream_tokens)
     )
+    queue: _Handover = asyncio.Queue()
+    task = asyncio.get_running_loop().create_task(_run(turn, queue))
+    try:
+        first = await queue.get()
+        if isinstance(first, Exception):  # refused before any event: its own status, not a
+            raise first  # stream cut short (bad messages 422, a busy agent 409, ...)
+    except BaseException:
+        await _stop(task)
+        raise
     return StreamingResponse(
-        _events(turn, name),
+        _events(task, queue, first, name),
         media_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -77,35 +88,42 @@ async def _run(turn: AsyncIterator[Message], queue: _Handover) -> None:
         queue.put_nowait(e)
 
 
-async def _events(turn: AsyncIterator[Message], name: str) -> AsyncIterator[str]:
-    """The stream's events, the turn running in its own task.
+async def _events(
+    task: asyncio.Task[None], queue: _Handover, first: Message | None, name: str
+) -> AsyncIterator[str]:
+    """The stream's events, from the turn's first message on, the turn running in ``task``.
 
     When the client goes away, the response is cancelled by a cancel scope, which cancels
     every await inside it again and again: a turn run inside it could not finish its own
     cleanup (its last commit, giving back its lease). Its task is cancelled once instead,
     the ordinary way, and waited for.
     """
-    queue: _Handover = asyncio.Queue()
-    task = asyncio.get_running_loop().create_task(_run(turn, queue))
     calls: list[Message] = []  # the tool calls so far: tool returns are named after them
     usage: Usage | None = None
+    message: Message | Exception | None = first
     try:
-        while (message := await queue.get()) is not None:
+        while message is not None:
             if isinstance(message, Exception):
                 raise message
             if isinstance(message, UsageStatistics):
                 usage = message
-                continue
-            calls.append(message)
-            for item in messages_json(calls, name, streamed=True)[-1:]:
-                if item.get("id") == message.id:
-                    yield _event(item)
+            else:
+                calls.append(message)
+                for item in messages_json(calls, name, streamed=True)[-1:]:
+                    if item.get("id") == message.id:
+                        yield _event(item)
+            message = await queue.get()
         yield _event(usage_json(usage or Usage()))
         yield "data: [DONE]\n\n"
     finally:
-        task.cancel()  # a no-op if the turn is over
-        with anyio.CancelScope(shield=True):
-            await asyncio.wait([task])
+        await _stop(task)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel the turn's task (a no-op if the turn is over) and wait for it to end."""
+    task.cancel()
+    with anyio.CancelScope(shield=True):
+        await asyncio.wait([task])
 
 
 def _event(item: JSON) -> str:

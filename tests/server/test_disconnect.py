@@ -7,6 +7,7 @@ client disconnects while the model is still working on the next step.
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +113,28 @@ async def test_a_client_leaving_mid_stream_ends_the_turn_and_frees_the_agent(
     assert kinds[-2:] == ["user_message", "assistant_message"]
     human = await client.agents.blocks.retrieve(agent.id, block_label="human")
     assert "Likes tea" in human.value  # the first step committed before the client left
+
+
+async def test_a_stream_to_an_agent_busy_in_another_client_is_a_409(tmp_path: Path) -> None:
+    # refused before its first event: a status of its own, not a 200 stream that then crashes
+    model = SlowSecondStep()
+    path = str(tmp_path / "busy.db")
+    holder = AsyncClient(path, model=model, embedding=FakeEmbedding())
+    client = AsyncClient(path, model=model, embedding=FakeEmbedding(), lease_wait=0.2)
+    try:
+        agent = await holder.agents.create(memory_blocks=[{"label": "human", "value": "Bob"}])
+        slow = [{"role": "user", "content": "slow"}]
+        turn = holder.agents.messages.create(agent_id=agent.id, messages=slow)
+        running = asyncio.create_task(turn)
+        await asyncio.wait_for(model.stuck.wait(), 5)  # the holder's turn has the lease, stuck
+        body = {"messages": [{"role": "user", "content": "hello"}]}
+        status, answer = await asyncio.wait_for(
+            request(create_app(client), "POST", f"/v1/agents/{agent.id}/messages/stream", body), 5
+        )
+        assert status == 409, answer
+        assert "detail" in json.loads(answer)
+        running.cancel()
+        await asyncio.wait([running])
+    finally:
+        client.close()
+        holder.close()

@@ -105,6 +105,22 @@ def test_stream_framing(http: TestClient, model: ScriptedModel) -> None:
     assert '"message_type":"assistant_message"' in events[0]
 
 
+def test_a_stream_refused_before_its_first_event_is_a_422_not_a_broken_stream(
+    http: TestClient,
+) -> None:
+    # found by schemathesis (POST .../messages/stream {"messages": [{"content": ""}]}): the
+    # stream's headers went out before the turn refused the message, then the app crashed
+    agent = new_agent(http)
+    image = [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+    for content in ["", "   ", image]:
+        body = {"messages": [{"content": content}]}
+        for path in ["messages/stream", "messages"]:
+            response = http.post(f"/v1/agents/{agent['id']}/{path}", json=body)
+            assert response.status_code == 422, (path, response.text)
+            assert "messages[0].content" in response.json()["detail"]
+    assert http.get(f"/v1/agents/{agent['id']}/messages").json() == []
+
+
 def test_block_modify_and_limit(http: TestClient) -> None:
     agent = new_agent(http)
     path = f"/v1/agents/{agent['id']}/core-memory/blocks/human"
