@@ -231,7 +231,7 @@ class PostgresStore(Store):
         args = [words, agent_id, *params]
         rows = self.db.execute(
             f"SELECT m.*, COUNT(*) OVER () AS total {base} "
-            "ORDER BY ts_rank_cd(m.search_tsv, q) DESC, m.seq DESC LIMIT ? OFFSET ?",
+            "ORDER BY ts_rank(m.search_tsv, q) DESC, m.seq DESC LIMIT ? OFFSET ?",
             [*args, size, page * size],
         ).fetchall()
         if rows:
@@ -288,7 +288,7 @@ class PostgresStore(Store):
         words = ts_query(query) or ""
         where, tag_params = tag_filter(tags, match)
         lexical = (
-            "SELECT p.seq, row_number() OVER (ORDER BY ts_rank_cd(p.text_tsv, q) DESC, p.seq) AS r"
+            "SELECT p.seq, row_number() OVER (ORDER BY ts_rank(p.text_tsv, q) DESC, p.seq) AS r"
             f" FROM passages p, to_tsquery('{TEXT_CONFIG}', ?) q"
             f" WHERE p.agent_id = ? AND p.text_tsv @@ q{where}"
         )
