@@ -29,7 +29,7 @@ from agent._rules import (
     parse_rules,
 )
 from agent._state import DEFAULT_SYSTEM, AgentState
-from agent._text import bad_fields
+from agent._text import MAX_INT, bad_fields
 from agent.store import AgentRow, Store
 from toolkit import SchemaError, Tool
 
@@ -293,6 +293,8 @@ def _limit_problems(max_steps: int | None, context_window_limit: int | None) -> 
     problems = []
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         problems.append(f"max_steps must be at least 1, got {max_steps!r}")
+    elif max_steps is not None and max_steps > MAX_INT:
+        problems.append(f"max_steps must be at most {MAX_INT}, got {max_steps}")
     if context_window_limit is not None and (
         not isinstance(context_window_limit, int) or context_window_limit < 256
     ):

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from agent._errors import ConfigError
 from agent._messages import ApprovalCreate, UserMessage
-from agent._text import bad_fields
+from agent._text import MAX_INT, bad_fields
 
 __all__ = ["approval_in", "check_limit", "check_size", "unknown_keys", "user_texts"]
 
@@ -166,10 +166,12 @@ def check_size(tokens: int, room: int, window: int) -> None:
 
 
 def check_limit(name: str, limit: object) -> None:
-    """A ``limit`` argument must be ``None`` or a whole number of at least 0.
+    """A ``limit`` argument must be ``None`` or a whole number from 0 to ``MAX_INT``.
 
     Raises:
         ConfigError: it is not.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ConfigError(name, [f"limit must be a whole number of at least 0, got {limit!r}"])
+    if limit is not None and limit > MAX_INT:
+        raise ConfigError(name, [f"limit must be at most {MAX_INT}, got {limit}"])

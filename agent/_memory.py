@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from agent._errors import BlockError, NotFoundError
 from agent._ids import new_id
-from agent._text import bad_text
+from agent._text import MAX_INT, bad_text
 
 __all__ = ["LABEL_PATTERN", "Block", "Memory", "Snapshot"]
 
@@ -57,7 +57,7 @@ class Block(BaseModel):
     """An identifier: lowercase letters, digits and ``_``, starting with a letter."""
     value: str = ""
     """The text the agent sees."""
-    limit: int = Field(5000, gt=0)
+    limit: int = Field(5000, gt=0, le=MAX_INT)
     """The most characters ``value`` may hold."""
     description: str | None = None
     """What the block is for, shown to the agent."""
@@ -91,6 +91,8 @@ class Block(BaseModel):
                 f"block {self.label!r} holds {len(self.value)} characters; a limit of "
                 f"{value!r} is too small (shorten the value first)"
             )
+        elif name == "limit" and value > MAX_INT:
+            raise BlockError(f"block {self.label!r}: limit must be at most {MAX_INT}, got {value}")
         super().__setattr__(name, value)
 
     def edited(
@@ -105,6 +107,8 @@ class Block(BaseModel):
         """
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise BlockError(f"block {self.label!r}: limit must be at least 1, got {limit!r}")
+        if limit is not None and limit > MAX_INT:
+            raise BlockError(f"block {self.label!r}: limit must be at most {MAX_INT}, got {limit}")
         copy = self.model_copy(update={"limit": limit or self.limit})
         if description is not None:
             copy.description = description

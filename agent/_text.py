@@ -3,7 +3,8 @@ r"""Text that cannot be stored: one policy at every boundary.
 A lone surrogate (``"\ud800"``) is a valid Python ``str`` that no UTF-8 database, JSON
 encoder or HTTP body can hold. What a developer passes in is refused with an error naming the
 field (``bad_fields``); what a model produces is repaired, each bad code point replaced by
-U+FFFD, and the model is told (``repair``).
+U+FFFD, and the model is told (``repair``). A whole number above ``MAX_INT`` (a block's limit,
+a page size) is refused the same way: no store's integer column holds it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["REPAIR_NOTE", "bad_fields", "bad_text", "might_need_repair", "repair", "repair_json"]
+__all__ = [
+    "MAX_INT",
+    "REPAIR_NOTE",
+    "bad_fields",
+    "bad_text",
+    "might_need_repair",
+    "repair",
+    "repair_json",
+]
+
+MAX_INT = 2**63 - 1
+"""The largest whole number a store holds (SQLite ``INTEGER``, PostgreSQL ``BIGINT``)."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPED = re.compile(r"\\[uU][dD][89a-fA-F]")

@@ -152,6 +152,18 @@ def test_limits_past_32_bits_are_stored(make_client: MakeClient) -> None:
     assert reopened.agents.blocks.retrieve(agent.id, block_label="human").limit == big
 
 
+def test_limits_past_64_bits_are_refused(make_client: MakeClient) -> None:
+    client = make_client(model=ScriptedModel())  # no store could hold them
+    big = 2**63
+    with pytest.raises(ConfigError, match="max_steps must be at most"):
+        client.agents.create(max_steps=big)
+    with pytest.raises(ConfigError, match="9223372036854775807"):
+        client.agents.create(memory_blocks=[{"label": "human", "limit": big}])
+    with pytest.raises(ConfigError, match="9223372036854775807"):
+        client.blocks.create(label="notes", value="x", limit=big)
+    assert client.agents.list() == []
+
+
 # -- agents.list / retrieve / delete -----------------------------------------------------
 
 

@@ -112,6 +112,17 @@ async def test_a_bad_limit_is_refused(
         await client.agents.passages.list(agent_id=agent_id, limit=limit)
 
 
+async def test_a_limit_past_64_bits_is_refused(
+    setup: tuple[AsyncClient, str, ScriptedModel],
+) -> None:
+    client, agent_id, _ = setup  # no store could take it as a page size
+    with pytest.raises(ConfigError, match="limit must be at most 9223372036854775807"):
+        await client.agents.passages.list(agent_id=agent_id, limit=2**63)
+    with pytest.raises(ConfigError, match="limit must be at most 9223372036854775807"):
+        await client.agents.messages.list(agent_id=agent_id, limit=2**63)
+    assert await client.agents.passages.list(agent_id=agent_id, limit=2**63 - 1) == []
+
+
 async def test_a_typo_in_a_block_spec_is_refused_with_a_suggestion(
     make_async_client: MakeAsyncClient,
 ) -> None:

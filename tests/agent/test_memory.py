@@ -283,6 +283,18 @@ def test_agent_state_compiled_system_prompt_holds_system_and_memory() -> None:
     assert memory().compile() in compiled
 
 
+def test_a_limit_past_64_bits_is_refused_every_way() -> None:
+    with pytest.raises(ValueError, match="less than or equal to 9223372036854775807"):
+        Block(label="human", limit=2**63)
+    block = Block(label="human", value="hello")
+    with pytest.raises(BlockError, match="at most 9223372036854775807"):
+        block.limit = 2**63
+    with pytest.raises(BlockError, match="at most 9223372036854775807"):
+        block.edited(limit=2**63)
+    assert block.limit == 5000
+    assert block.edited(limit=2**63 - 1).limit == 2**63 - 1
+
+
 def test_a_limit_below_the_current_value_is_refused() -> None:
     block = Block(label="human", value="hello")
     with pytest.raises(BlockError, match="holds 5 characters"):

@@ -121,6 +121,33 @@ def test_a_stream_refused_before_its_first_event_is_a_422_not_a_broken_stream(
     assert http.get(f"/v1/agents/{agent['id']}/messages").json() == []
 
 
+def test_whole_numbers_past_64_bits_are_a_422_not_a_500(http: TestClient) -> None:
+    # found by schemathesis (POST /v1/blocks/ {"label": ..., "value": ..., "limit": 2**63}):
+    # SQLite could not store the limit, OverflowError, a 500; PostgreSQL's BIGINT the same
+    big = 2**63
+    agent = new_agent(http)
+    block = http.post("/v1/blocks/", json={"label": "notes", "value": "x"}).json()
+    passages = f"/v1/agents/{agent['id']}/archival-memory"
+    http.post(passages, json={"text": "Tea."})
+    for method, path, body in [
+        ("POST", "/v1/blocks/", {"label": "notes", "value": "x", "limit": big}),
+        (
+            "POST",
+            "/v1/agents/",
+            {"memory_blocks": [{"label": "human", "value": "x", "limit": big}]},
+        ),
+        ("PATCH", f"/v1/blocks/{block['id']}", {"limit": big}),
+        ("PATCH", f"/v1/agents/{agent['id']}/core-memory/blocks/human", {"limit": big}),
+        ("GET", f"{passages}?limit={big}", None),
+        ("GET", f"{passages}?limit={big}&search=tea", None),
+    ]:
+        response = http.request(method, path, json=body)
+        assert response.status_code == 422, (method, path, response.text)
+        assert "9223372036854775807" in str(response.json()["detail"])
+    assert http.get(f"/v1/blocks/{block['id']}").json()["limit"] == 5000
+    assert len(http.get(f"{passages}?limit={big - 1}").json()) == 1  # the largest is fine
+
+
 def test_block_modify_and_limit(http: TestClient) -> None:
     agent = new_agent(http)
     path = f"/v1/agents/{agent['id']}/core-memory/blocks/human"
