@@ -189,11 +189,13 @@ class PgConnection:
 def connect(url: str, vector_type: bool) -> psycopg.Connection[Any]:
     raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
     try:
-        # One HNSW pass finds as many neighbours as a hybrid search fuses (the default 40 then
-        # an iterative scan for the rest reads more of the index); a filtered scan goes on
-        # until it has enough rows (pgvector 0.8)
+        # One HNSW pass finds as many neighbours as a hybrid search fuses (the default 40, then
+        # an iterative scan for the rest, reads more of the index; a larger value set for the
+        # role or in the URL is kept); a filtered scan goes on until it has enough rows
         raw.execute(
-            f"SET hnsw.ef_search = {SEMANTIC_CANDIDATES}; SET hnsw.iterative_scan = relaxed_order"
+            "SELECT set_config('hnsw.ef_search', GREATEST(COALESCE(NULLIF(current_setting("
+            f"'hnsw.ef_search', true), '')::int, 0), {SEMANTIC_CANDIDATES})::text, false); "
+            "SET hnsw.iterative_scan = relaxed_order"
         )
         if vector_type:
             register_vector(raw)

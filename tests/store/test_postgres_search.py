@@ -9,11 +9,13 @@ makes it take the index: its filters and its approximate order are what could go
 import math
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
 from agent import AgentState, AsyncClient, Client
 from agent._archival import ArchivalMemory
+from agent.store._passages import SEMANTIC_CANDIDATES
 from agent.testing import FakeEmbedding, ScriptedModel
 
 pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
@@ -213,6 +215,20 @@ async def test_hybrid_paging_through_the_index_covers_each_result_exactly_once(
     assert first.total == 150  # every passage matches "plant" by word
     assert len(ids) == len(set(ids)) == 150
     assert [p.id for p in first.results] == ids[:size]  # the same order, asked again
+
+
+def test_an_hnsw_pass_finds_the_candidates_a_search_fuses_or_more_if_asked(
+    database: str,
+) -> None:
+    with Client(database, model=ScriptedModel()) as client:
+        ef_search = client.store.db.execute("SHOW hnsw.ef_search").fetchone()[0]
+        assert int(ef_search) == SEMANTIC_CANDIDATES  # pgvector's default: 40
+    parts = urlsplit(database)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = f"{query.get('options', '')} -chnsw.ef_search=400".strip()
+    wider = urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    with Client(wider, model=ScriptedModel()) as client:  # the URL's larger value is kept
+        assert client.store.db.execute("SHOW hnsw.ef_search").fetchone()[0] == "400"
 
 
 # -- exact duplicates --------------------------------------------------------------------
