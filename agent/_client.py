@@ -135,7 +135,7 @@ class AsyncClient:
             name=row.name,
             system=row.system,
             memory=Memory(blocks),
-            tools=[self.registry.resolve(ref) for ref in row.tools],
+            tools=self.registry.resolve_all(row.tools),
             model=row.model,
             embedding=row.embedding,
             id=row.id,

@@ -60,13 +60,13 @@ class GroupCommit:
                 future.set_result(None) if error is None else future.set_exception(error)
 
     def _savepoint(self, write: Write) -> Exception | None:
-        db = self._store.db
-        db.execute("SAVEPOINT step")
+        store = self._store  # savepoints go with the next statement where the backend can
+        store.soon("SAVEPOINT step")
         try:
             write()
         except Exception as e:  # handed to the step that wrote it, which raises it
-            db.execute("ROLLBACK TO step")
-            db.execute("RELEASE step")
+            store.soon("ROLLBACK TO step")
+            store.soon("RELEASE step")
             return e
-        db.execute("RELEASE step")
+        store.soon("RELEASE step")
         return None

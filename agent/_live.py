@@ -181,7 +181,7 @@ class LiveAgent:
             row = row or store.agent(agent_id)
             if row is None:
                 raise NotFoundError(f"agent {agent_id!r} was deleted")
-            self.state.tools = [registry.resolve(ref) for ref in row.tools]
+            self.state.tools = registry.resolve_all(row.tools)
         order = tuple(block_id for block_id, _ in versions.blocks)
         if known.stale or order != known.order:
             self.adopt(store.versioned_blocks(agent_id))

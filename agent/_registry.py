@@ -278,20 +278,35 @@ class ToolRegistry:
         A tool that is gone, or whose row is broken, still resolves: its calls return a tool
         error that names the problem and the fix.
         """
-        if not isinstance(ref, dict):  # an agents row written by something else
-            ref = {"name": None, "id": None}
-        tool_id, name = ref.get("id"), ref.get("name")
-        tool_id = tool_id if isinstance(tool_id, str) else None
-        name = name if isinstance(name, str) and name else (tool_id or "unknown_tool")
-        mcp = ref.get("mcp")
-        if isinstance(mcp, str):
-            return self._resolve_mcp(mcp, name)
-        found = self._find(tool_id, name)
-        if found is not None:
-            return found
-        missing = ToolRow(tool_id or "", name, None, {}, None)
-        what = f"no stored tool has id {tool_id!r}" if tool_id else f"no tool is named {name!r}"
-        return LazyTool(missing, problem=f"{what} (it was deleted or never stored)")
+        return self.resolve_all([ref])[0]
+
+    def resolve_all(self, refs: list[dict[str, str | None]]) -> list[Tool[..., Any]]:
+        """``resolve`` for each of ``refs``, every stored row they name read in one query."""
+        keys = [_key(ref) for ref in refs]
+        stored = [(tool_id, name) for tool_id, name, mcp in keys if mcp is None]
+        rows = self._store.tools_named(
+            [name for tool_id, name in stored if tool_id is None],
+            [tool_id for tool_id, _ in stored if tool_id is not None],
+        )
+        by_id = {row.id: row for row in rows}
+        by_name = {row.name: row for row in rows}
+        tools: list[Tool[..., Any]] = []
+        for tool_id, name, mcp in keys:
+            if mcp is not None:
+                tools.append(self._resolve_mcp(mcp, name))
+                continue
+            row = by_id.get(tool_id) if tool_id else by_name.get(name)
+            found = self._pick(row, tool_id, name)
+            if found is None:
+                missing = ToolRow(tool_id or "", name, None, {}, None)
+                what = (
+                    f"no stored tool has id {tool_id!r}"
+                    if tool_id
+                    else f"no tool is named {name!r}"
+                )
+                found = LazyTool(missing, problem=f"{what} (it was deleted or never stored)")
+            tools.append(found)
+        return tools
 
     def _resolve_mcp(self, mcp: str, name: str) -> Tool[..., Any]:
         """An MCP server's tool from its stored listing (nothing is contacted, nothing runs)."""
@@ -304,3 +319,16 @@ class ToolRegistry:
     def list(self) -> list[StoredTool]:
         """Every stored tool."""
         return [_stored(r) for r in self._store.tools()]
+
+
+def _key(ref: Any) -> tuple[str | None, str, str | None]:
+    """What a stored reference names: (tool id, name, MCP "server/tool"), each well-typed.
+
+    Anything else in an agents row (written by something else) names an unknown tool.
+    """
+    if not isinstance(ref, dict):
+        ref = {}
+    tool_id, name, mcp = ref.get("id"), ref.get("name"), ref.get("mcp")
+    tool_id = tool_id if isinstance(tool_id, str) else None
+    name = name if isinstance(name, str) and name else (tool_id or "unknown_tool")
+    return tool_id, name, mcp if isinstance(mcp, str) else None

@@ -104,6 +104,14 @@ class Store(LeaseRows, ToolRows, PassageRows):
         finally:
             self._depth = 0
 
+    def soon(self, sql: str) -> None:
+        """Run a statement whose result nobody reads (a savepoint's).
+
+        A backend may send it with the next statement, in one round trip; its error, if any,
+        is raised there.
+        """
+        self.db.execute(sql)
+
     def _before_commit(self) -> None:
         """The transaction's last writes, right before it commits; nothing by default."""
 

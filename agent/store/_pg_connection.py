@@ -81,6 +81,10 @@ class PgConnection:
     A connection the server dropped (a restart, a failover) fails the statement that found
     out, then is replaced before the next statement that starts outside a transaction; inside
     one, the error ends the transaction as any failed write does.
+
+    Statements whose results nobody reads (``BEGIN``, savepoints) can wait (``queue``) and go
+    with the next statement, in one round trip: a step of a group commit costs two round trips
+    fewer, and a transaction that wrote nothing costs none.
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class PgConnection:
         self._idle = idle  # whether no transaction of the store is open
         self._raw = connect()
         self._sql: dict[str, tuple[str, list[int] | None]] = {}
+        self._queued: list[str] = []
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -102,8 +107,16 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        """Whether a transaction is open (or failed and not yet rolled back)."""
-        return self._raw.info.transaction_status != pq.TransactionStatus.IDLE
+        """Whether a transaction is open (or failed and not yet rolled back, or queued)."""
+        return bool(self._queued) or self._raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def queue(self, sql: str) -> None:
+        """Send ``sql`` (no parameters, its result unread) with the next statement.
+
+        Its error, if any, is raised by that statement. ``COMMIT`` or ``ROLLBACK`` of a
+        transaction whose ``BEGIN`` is still queued sends nothing: nothing happened in it.
+        """
+        self._queued.append(sql)
 
     def _translate(self, sql: str) -> tuple[str, list[int] | None]:
         """Psycopg's form of ``sql``, and for numbered placeholders, the order of parameters."""
@@ -130,6 +143,8 @@ class PgConnection:
         A read (or ``BEGIN``) outside a transaction that finds the connection dropped runs
         again on a new one: it changed nothing. Anything else raises, as any failure does.
         """
+        if self._queued:
+            return self._with_queued(sql, params)
         text, order = self._translate(sql)
         values = self._params(order, params)
         try:
@@ -139,6 +154,21 @@ class PgConnection:
                 raise
             return self.raw.execute(text, values)
 
+    def _with_queued(self, sql: str, params: Any) -> Any:
+        """``execute`` with the queued statements before it, in one round trip."""
+        queued, self._queued = self._queued, []
+        if sql in ("COMMIT", "ROLLBACK") and queued[0] == "BEGIN":
+            return None  # the transaction never reached the server
+        if sql == "ROLLBACK":  # what was queued is undone anyway
+            return self.raw.execute(sql)
+        return self._pipeline([*queued, sql], {len(queued): params})[-1]
+
+    def _send_queued(self) -> None:
+        """Send what is queued, now (before a statement that cannot join a pipeline)."""
+        queued, self._queued = self._queued, []
+        if queued:
+            self._pipeline(queued, {})
+
     def pipelined(self, statements: list[str], params: dict[int, Any]) -> list[Any]:
         """Run statements in one round trip (psycopg's pipeline mode); their cursors.
 
@@ -146,6 +176,10 @@ class PgConnection:
         ``execute``, statements that begin with a read or ``BEGIN`` run again on a new
         connection if they find this one dropped.
         """
+        if self._queued:
+            queued, self._queued = self._queued, []
+            shifted = {i + len(queued): p for i, p in params.items()}
+            return self._pipeline([*queued, *statements], shifted)[len(queued) :]
         try:
             return self._pipeline(statements, params)
         except psycopg.OperationalError:
@@ -163,6 +197,7 @@ class PgConnection:
 
     def script(self, sql: str) -> None:
         """Run statements without parameters, in one round trip (no placeholders in them)."""
+        self._send_queued()
         try:
             self.raw.execute(sql)
         except psycopg.OperationalError:
@@ -176,6 +211,7 @@ class PgConnection:
 
     def executemany(self, sql: str, params: Iterable[Any], /) -> Any:
         """Run one statement once per parameter set."""
+        self._send_queued()
         text, order = self._translate(sql)
         cursor = self.raw.cursor()
         cursor.executemany(text, [self._params(order, p) for p in params])
@@ -183,6 +219,7 @@ class PgConnection:
 
     def close(self) -> None:
         """Close the connection."""
+        self._queued = []
         self._raw.close()
 
 

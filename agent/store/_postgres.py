@@ -205,8 +205,13 @@ class PostgresStore(Store):
     def _begin(self) -> None:
         if self._new_hnsw:  # which of the indexes made since the last begin were kept
             self._hnsw, self._new_hnsw = self._indexed_dims(), set()
-        # one round trip: the transaction and the write lock every writer of this schema takes
-        self.db.script(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
+        # the transaction and the write lock every writer of this schema takes, sent with the
+        # transaction's first statement
+        self.db.queue("BEGIN")
+        self.db.queue(f"SELECT pg_advisory_xact_lock({self._lock_key})")
+
+    def soon(self, sql: str) -> None:
+        self.db.queue(sql)
 
     # -- messages ------------------------------------------------------------------------
 

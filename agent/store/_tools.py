@@ -62,12 +62,14 @@ class ToolRows:
         row = self.db.execute(f"SELECT * FROM tools WHERE {key} = ?", (value,)).fetchone()
         return _tool_row(row) if row else None
 
-    def tools_named(self, names: list[str]) -> list[ToolRow]:
-        """The stored tools with these names (those that are stored), in one query."""
-        if not names:
+    def tools_named(self, names: list[str], ids: list[str] | None = None) -> list[ToolRow]:
+        """The stored tools with these names or ids (those that are stored), in one query."""
+        keys = [("name", list(dict.fromkeys(names))), ("id", list(dict.fromkeys(ids or [])))]
+        where = " OR ".join(f"{k} IN ({', '.join('?' * len(v))})" for k, v in keys if v)
+        if not where:
             return []
-        marks = ", ".join("?" * len(names))
-        rows = self.db.execute(f"SELECT * FROM tools WHERE name IN ({marks})", names).fetchall()
+        params = [v for _, values in keys for v in values]
+        rows = self.db.execute(f"SELECT * FROM tools WHERE {where}", params).fetchall()
         return [_tool_row(r) for r in rows]
 
     def tools(self) -> list[ToolRow]:
