@@ -205,7 +205,7 @@ class ArchivalMemory:
         """
         page, page_size = max(page, 0), max(page_size, 1)
         vector = (await self._embed([query]))[0] if self.embedder is not None else None
-        rows, total = self._store.search_passages(
+        rows, total = await self._store.asearch_passages(
             self._agent_id, query, vector, _tags(tags), tag_match, page, page_size
         )
         return SearchPage(

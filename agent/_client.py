@@ -111,6 +111,17 @@ class AsyncClient:
         self.leases.give_back_all()
         self.store.close()
 
+    async def aclose(self) -> None:
+        """``close``, and wait until the connections it ends are closed.
+
+        MCP servers' connections, and on PostgreSQL the async connections reads use
+        (``psycopg_pool``), close on this event loop: ``close`` only asks them to.
+        """
+        await self.mcp_servers.disconnect()
+        self.registry.mcp.close()
+        self.leases.give_back_all()
+        await self.store.aclose()
+
     # -- loading -------------------------------------------------------------------------
 
     def row(self, agent_id: str) -> AgentRow:

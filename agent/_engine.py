@@ -293,7 +293,7 @@ class Engine:
         """One model call and its tools; any failure ends the turn with nothing of it saved."""
         before: Snapshot | None = None
         try:
-            live.refresh(self.store, self.registry)  # what other clients changed meanwhile
+            await self.saver.refresh(live, self.registry)  # what other clients changed meanwhile
             before = live.state.memory.snapshot()
             tools = live.toolset
             rules = self._rules(live, tools)
@@ -448,7 +448,7 @@ class Engine:
         """Run (approved) or refuse (denied) the waiting call, and save its result."""
         before: Snapshot | None = None
         try:
-            live.refresh(self.store, self.registry)
+            await self.saver.refresh(live, self.registry)
             before = live.state.memory.snapshot()
             tools = live.toolset
             rules = self._rules(live, tools)
@@ -493,7 +493,7 @@ class Engine:
         if not result.ok:
             live.state.memory.restore(snapshot)
         else:
-            result = self.saver.settle(live, snapshot, result)
+            result = await self.saver.settle(live, snapshot, result)
         if call.name != SEND_MESSAGE:
             turn.streak.record(call.name, call.arguments, result.content)
         return result

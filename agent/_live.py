@@ -24,7 +24,7 @@ from agent._rebase import rebase
 from agent._registry import ToolRegistry
 from agent._rules import load_rules
 from agent._state import AgentState
-from agent.store import AgentRow, Store
+from agent.store import AgentRow, Store, Versions
 from toolkit import ToolSet
 
 __all__ = ["Fields", "Known", "LiveAgent", "Resolver", "apply_row", "fields", "merge"]
@@ -167,8 +167,15 @@ class LiveAgent:
         Raises:
             NotFoundError: the agent was deleted.
         """
+        self.catch_up(store, registry, store.versions(self.state.id))
+
+    def catch_up(self, store: Store, registry: ToolRegistry, versions: Versions | None) -> None:
+        """``refresh``, given the versions it reads first (read by the caller: ``GroupReads``).
+
+        Raises:
+            NotFoundError: the agent was deleted (``versions`` is ``None``).
+        """
         agent_id, known = self.state.id, self.known
-        versions = store.versions(agent_id)
         if versions is None:
             raise NotFoundError(f"agent {agent_id!r} was deleted")
         row = None

@@ -69,7 +69,7 @@ class RecallMemory:
         A bare ``end_date`` includes that whole day.
         """
         page, page_size = max(page, 0), max(page_size, 1)
-        records, total = self._store.search_messages(
+        records, total = await self._store.asearch_messages(
             self._agent_id,
             query,
             as_bound(start_date),

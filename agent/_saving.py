@@ -17,6 +17,8 @@ from agent._lease import Leases
 from agent._live import Fields, LiveAgent, fields, merge
 from agent._memory import Block, Snapshot
 from agent._owner import Holder
+from agent._reads import GroupReads
+from agent._registry import ToolRegistry
 from agent._unit import StepWrites
 from agent.store import Store
 from toolkit import ToolResult
@@ -31,20 +33,34 @@ class StepSaver:
         self.store = store
         self.leases = leases
         self.commits = leases.commits
+        self.reads = GroupReads(store)
 
-    def settle(self, live: LiveAgent, snapshot: Snapshot, result: ToolResult) -> ToolResult:
+    async def refresh(self, live: LiveAgent, registry: ToolRegistry) -> None:
+        """Reload what other clients changed since ``live`` last looked (``LiveAgent.refresh``).
+
+        The versions it starts from are read with other agents' of this tick (``GroupReads``).
+        """
+        live.catch_up(self.store, registry, await self.reads.versions(live.state.id))
+
+    async def settle(self, live: LiveAgent, snapshot: Snapshot, result: ToolResult) -> ToolResult:
         """Re-apply a tool's block edits over what other clients wrote while it ran.
 
         An edit that no longer applies is dropped, and the tool's result becomes an error
         that shows the model the block's current value.
         """
         before = {id(block): saved for block, saved in snapshot}
+        edited = [
+            block
+            for block in live.state.memory
+            if block.id in live.known.blocks and before.get(id(block)) != block.__dict__
+        ]  # blocks new in this step, and those this tool left alone, need no check
+        if not edited:
+            return result
+        stored = await self.reads.block_versions([block.id for block in edited])
         conflicts: list[Block] = []
-        for block in live.state.memory:
-            entry = live.known.blocks.get(block.id)
-            if entry is None or before.get(id(block)) == block.__dict__:
-                continue  # a block new in this step, or one this tool left alone
-            if self.store.block_version(block.id) in (entry[0], None):
+        for block in edited:
+            entry = live.known.blocks[block.id]
+            if stored.get(block.id, entry[0]) == entry[0]:
                 continue  # unchanged elsewhere (a deleted block fails at commit)
             found = self.store.versioned_block(block.id)
             if found is None:

@@ -160,5 +160,4 @@ async def _make(path: str | Path | None, **options: Any) -> AsyncClient:
 
 
 async def _close(client: AsyncClient) -> None:
-    await client.mcp_servers.disconnect()  # on this loop: stdio servers' processes end
-    client.close()
+    await client.aclose()  # on this loop: stdio servers' processes end, async connections close

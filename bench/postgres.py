@@ -29,7 +29,7 @@ corrupts). SQLite is a new file on disk. Every ratio compares two figures of thi
    ``many_agents`` scenario), in worker processes (each its own AsyncClient on the same
    database, the agents split between them): SQLite with 1, PostgreSQL with 1 and 2 (and 2
    with sync off). Each as a ratio to the latency-bound ideal (5 turns x 5 steps x 20 ms).
-4. A profile of PostgreSQL's per-step path: statements (round trips) per step and the time
+4. A profile of PostgreSQL's per-step path: round trips per step (a pipeline is one) and the time
    spent in each, then cProfile's top functions by own time.
 
     .venv/bin/python bench/postgres.py [per_step] [throughput] [profile] [archive]  (none: all)
@@ -49,8 +49,8 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -212,38 +212,25 @@ def _bulk_load(client: AsyncClient, agent_id: str, texts: list[str]) -> float:
 
 
 async def _captured_search(memory: ArchivalMemory, query: str) -> tuple[str | None, str, list[Any]]:
-    """What the hybrid search for ``query`` runs: the script that opens its transaction (if it
-    opens one: its settings hold inside), its SQL and its parameters (run once, captured)."""
-    db = memory._store.db
-    seen: list[tuple[str, list[Any] | None]] = []
-    execute, script = db.execute, db.script
+    """What the hybrid search for ``query`` runs on the store's async connections: the script
+    that opens its transaction (if it opens one: its settings hold inside), its SQL and its
+    parameters (run once, captured)."""
+    reads = memory._store._reads  # type: ignore[attr-defined]
+    seen: list[tuple[list[tuple[str, Any]], Any]] = []
+    fetch = reads.fetch
 
-    def spy(sql: str, params: Any = ()) -> Any:
-        seen.append((sql, list(params)))
-        return execute(sql, params)
+    async def spy(queries: list[tuple[str, Any]], setup: Any = ()) -> Any:
+        seen.append((queries, setup))
+        return await fetch(queries, setup)
 
-    def spy_script(sql: str) -> None:
-        seen.append((sql, None))
-        script(sql)
-
-    pipelined = db.pipelined
-
-    def spy_pipelined(statements: list[str], params: dict[int, Any]) -> list[Any]:
-        # the statements before the query open its transaction: one script to replay
-        at = next(i for i in params)
-        seen.append(("; ".join(statements[:at]), None))
-        seen.append((statements[at], list(params[at])))
-        return pipelined(statements, params)
-
-    db.execute, db.script = spy, spy_script  # type: ignore[method-assign]
-    db.pipelined = spy_pipelined  # type: ignore[method-assign]
+    reads.fetch = spy
     try:
         await memory.search(query)
     finally:
-        del db.execute, db.script, db.pipelined
-    at = next(i for i, (sql, params) in enumerate(seen) if params is not None and "fused" in sql)
-    setup = [sql for sql, params in seen[:at] if params is None and sql.startswith("BEGIN")]
-    return (setup[-1] if setup else None), seen[at][0], seen[at][1] or []
+        del reads.fetch
+    queries, setup = next((q, s) for q, s in seen if "fused" in q[0][0])
+    sql, params = queries[0]
+    return ("; ".join(["BEGIN", *setup]) if setup else None), sql, list(params)
 
 
 async def _plans(memory: ArchivalMemory, query: str) -> tuple[str, str, str | None]:
@@ -536,35 +523,100 @@ def _shape(sql: str) -> str:
     return text[:90]
 
 
-@contextmanager
-def _counting(counts: Counter[str], times: defaultdict[str, float]) -> Iterator[None]:
-    """Count every statement psycopg sends (each a round trip), and the time it takes."""
-    originals: dict[str, Callable[..., Any]] = {
-        "execute": psycopg.Cursor.execute,
-        "executemany": psycopg.Cursor.executemany,
-    }
+class _RoundTrips:
+    """What ``_counting`` counts: each round trip's statements and the time it took."""
 
-    def wrap(name: str) -> Callable[..., Any]:
-        original = originals[name]
+    def __init__(self, counts: Counter[str], times: defaultdict[str, float]) -> None:
+        self.counts, self.times = counts, times
+        self.batch: list[list[str]] = []  # the statements of the pipeline being sent, if one is
 
-        def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            key = ("(executemany) " if name == "executemany" else "") + _shape(str(query))
+    def count(self, key: str, took: float) -> None:
+        self.counts[key] += 1
+        self.times[key] += took
+
+    def joined(self, tag: str) -> str:
+        return tag + "; ".join(part[:40] for part in self.batch.pop())
+
+    def execute(self, original: Any, name: str) -> Any:
+        def shape(query: Any) -> str:
+            return ("(executemany) " if name == "executemany" else "") + _shape(str(query))
+
+        def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.batch:
+                self.batch[-1].append(shape(query))
+                return original(cursor, query, *args, **kwargs)
             start = time.perf_counter()
             try:
-                return original(self, query, *args, **kwargs)
+                return original(cursor, query, *args, **kwargs)
             finally:
-                counts[key] += 1
-                times[key] += time.perf_counter() - start
+                self.count(shape(query), time.perf_counter() - start)
 
         return counted
 
-    for name in originals:
-        setattr(psycopg.Cursor, name, wrap(name))
+    def aexecute(self, original: Any) -> Any:
+        async def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.batch:
+                self.batch[-1].append(_shape(str(query)))
+                return await original(cursor, query, *args, **kwargs)
+            start = time.perf_counter()
+            try:
+                return await original(cursor, query, *args, **kwargs)
+            finally:
+                self.count("(async) " + _shape(str(query)), time.perf_counter() - start)
+
+        return counted
+
+    def pipeline(self, original: Any) -> Any:
+        @contextmanager
+        def counted(conn: Any) -> Iterator[Any]:
+            self.batch.append([])
+            start = time.perf_counter()
+            try:
+                with original(conn) as p:
+                    yield p
+            finally:
+                self.count(self.joined(""), time.perf_counter() - start)
+
+        return counted
+
+    def apipeline(self, original: Any) -> Any:
+        @asynccontextmanager
+        async def counted(conn: Any) -> AsyncIterator[Any]:
+            self.batch.append([])
+            start = time.perf_counter()
+            try:
+                async with original(conn) as p:
+                    yield p
+            finally:
+                self.count(self.joined("(async) "), time.perf_counter() - start)
+
+        return counted
+
+
+@contextmanager
+def _counting(counts: Counter[str], times: defaultdict[str, float]) -> Iterator[None]:
+    """Count every round trip psycopg makes, and the time it takes.
+
+    A pipeline (statements sent together: a transaction's BEGIN and savepoints go with the
+    next statement) is one round trip, shown as its statements joined by ``;``. Reads on the
+    async connections (the loop goes on while they wait) are marked ``(async)``.
+    """
+    trips = _RoundTrips(counts, times)
+    patches = [
+        (psycopg.Cursor, "execute", lambda o: trips.execute(o, "execute")),
+        (psycopg.Cursor, "executemany", lambda o: trips.execute(o, "executemany")),
+        (psycopg.AsyncCursor, "execute", trips.aexecute),
+        (psycopg.Connection, "pipeline", trips.pipeline),
+        (psycopg.AsyncConnection, "pipeline", trips.apipeline),
+    ]
+    originals = [(kind, name, getattr(kind, name)) for kind, name, _ in patches]
+    for kind, name, wrap in patches:
+        setattr(kind, name, wrap(getattr(kind, name)))
     try:
         yield
     finally:
-        for name, original in originals.items():
-            setattr(psycopg.Cursor, name, original)
+        for kind, name, original in originals:
+            setattr(kind, name, original)
 
 
 async def _profiled_turns(
@@ -602,9 +654,12 @@ def profile(turns: int = 10) -> None:
     with _schema() as url:
         steps, counts, times, stats, profiled = asyncio.run(_profiled_turns(url, turns))
     total = sum(counts.values())
+    reads = sum(n for key, n in counts.items() if key.startswith("(async)"))
+    blocked = sum(t for key, t in times.items() if not key.startswith("(async)"))
     print(
-        f"{total / steps:.1f} statements (round trips) per step, "
-        f"{sum(times.values()) / steps * 1000:.3f} ms per step waiting on them\n"
+        f"{total / steps:.1f} round trips per step ({reads / steps:.1f} of them async reads, "
+        f"the loop free meanwhile); {blocked / steps * 1000:.3f} ms per step with the loop "
+        "waiting on the others\n"
     )
     print("| per step | ms per step | statement |")
     print("|---|---|---|")

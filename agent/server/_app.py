@@ -87,7 +87,7 @@ def create_app(
         finally:
             reader.close()
             if owned:
-                client.close()
+                await client.aclose()
 
     app = FastAPI(
         title="selfedit",

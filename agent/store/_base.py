@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from agent._errors import AgentBusyError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent.store._leases import LeaseRows
-from agent.store._passages import PassageRows
+from agent.store._passages import PassageRows, TagMatch
 from agent.store._rows import AgentRow, Versions, agent_row, block_row, merge_patch, record
 from agent.store._tools import ToolRows
 
@@ -70,6 +70,9 @@ class Store(LeaseRows, ToolRows, PassageRows):
     """The backend's own error classes (a failed write, a lost connection)."""
     block_order = "rowid"
     """The column that orders blocks by creation."""
+    remote = False
+    """Whether a read is a round trip to a server (PostgreSQL): worth batching, and awaited on
+    async connections where the backend has them (the ``a...`` methods)."""
 
     def __init__(self) -> None:
         self._depth = 0
@@ -81,6 +84,42 @@ class Store(LeaseRows, ToolRows, PassageRows):
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    async def aclose(self) -> None:
+        """Close the connection, and wait for the async ones of this event loop to close."""
+        self.close()
+
+    # -- reads that need not block the event loop (a backend with async connections awaits
+    # them; these defaults, for an embedded database, answer at once) --
+
+    async def aversions_of(self, agent_ids: list[str]) -> dict[str, Versions]:
+        """``versions`` of several agents, by id (a deleted agent is left out)."""
+        found = {agent_id: self.versions(agent_id) for agent_id in agent_ids}
+        return {agent_id: v for agent_id, v in found.items() if v is not None}
+
+    async def ablock_versions(self, block_ids: list[str]) -> dict[str, int]:
+        """``block_version`` of several blocks, by id (a deleted block is left out)."""
+        found = {block_id: self.block_version(block_id) for block_id in block_ids}
+        return {block_id: v for block_id, v in found.items() if v is not None}
+
+    async def asearch_messages(
+        self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
+    ) -> tuple[list[Record], int]:
+        """``search_messages``, awaited."""
+        return self.search_messages(agent_id, query, start, end, page, size)
+
+    async def asearch_passages(
+        self,
+        agent_id: str,
+        query: str,
+        vector: Sequence[float] | None,
+        tags: list[str],
+        match: TagMatch,
+        page: int,
+        size: int,
+    ) -> tuple[list[Any], int]:
+        """``search_passages``, awaited."""
+        return self.search_passages(agent_id, query, vector, tags, match, page, size)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

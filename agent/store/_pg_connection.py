@@ -8,6 +8,7 @@ server dropped. Vectors travel in pgvector's binary form.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
@@ -19,7 +20,18 @@ from psycopg.types import TypeInfo
 
 from agent.store._passages import SEMANTIC_CANDIDATES
 
-__all__ = ["PgConnection", "Row", "connect", "from_db", "register_vector", "to_db"]
+__all__ = [
+    "SESSION",
+    "PgConnection",
+    "Row",
+    "bind",
+    "connect",
+    "from_db",
+    "register_vector",
+    "row_factory",
+    "to_db",
+    "translate",
+]
 
 _HARMLESS = ("SELECT", "BEGIN", "SHOW", "WITH fused")
 """How statements start that may run again on a new connection: reads, and a transaction's
@@ -66,13 +78,32 @@ class Row(tuple[Any, ...]):
 _ROW_KINDS: dict[tuple[str, ...], type[Row]] = {}
 
 
-def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+def row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
     columns = tuple(c.name for c in cursor.description or ())
     kind = _ROW_KINDS.get(columns)
     if kind is None:  # one class per column list, made once: every query reuses it
         names = {name: i for i, name in enumerate(columns)}
         kind = _ROW_KINDS[columns] = type("Row", (Row,), {"names": names, "__slots__": ()})
     return lambda values: kind(map(from_db, values))
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(sql: str) -> tuple[str, list[int] | None]:
+    """Psycopg's form of ``sql``, and for numbered placeholders, the order of parameters."""
+    numbered: list[int] = []
+
+    def mark(m: re.Match[str]) -> str:
+        if m.group(1):
+            numbered.append(int(m.group(1)) - 1)
+        return "%s"
+
+    return _PLACEHOLDER.sub(mark, sql.replace("%", "%%")), numbered or None
+
+
+def bind(order: list[int] | None, params: Any) -> list[Any]:
+    """The parameters psycopg takes for a statement ``translate`` gave ``order`` for."""
+    values = [to_db(v) for v in params]
+    return values if order is None else [values[i] for i in order]
 
 
 class PgConnection:
@@ -93,7 +124,6 @@ class PgConnection:
         self._connect = connect
         self._idle = idle  # whether no transaction of the store is open
         self._raw = connect()
-        self._sql: dict[str, tuple[str, list[int] | None]] = {}
         self._queued: list[str] = []
 
     @property
@@ -118,25 +148,6 @@ class PgConnection:
         """
         self._queued.append(sql)
 
-    def _translate(self, sql: str) -> tuple[str, list[int] | None]:
-        """Psycopg's form of ``sql``, and for numbered placeholders, the order of parameters."""
-        found = self._sql.get(sql)
-        if found is None:
-            numbered: list[int] = []
-
-            def mark(m: re.Match[str]) -> str:
-                if m.group(1):
-                    numbered.append(int(m.group(1)) - 1)
-                return "%s"
-
-            text = _PLACEHOLDER.sub(mark, sql.replace("%", "%%"))
-            found = self._sql[sql] = (text, numbered or None)
-        return found
-
-    def _params(self, order: list[int] | None, params: Any) -> list[Any]:
-        values = [to_db(v) for v in params]
-        return values if order is None else [values[i] for i in order]
-
     def execute(self, sql: str, params: Any = (), /) -> Any:
         """Run one statement; its cursor.
 
@@ -145,8 +156,8 @@ class PgConnection:
         """
         if self._queued:
             return self._with_queued(sql, params)
-        text, order = self._translate(sql)
-        values = self._params(order, params)
+        text, order = translate(sql)
+        values = bind(order, params)
         try:
             return self.raw.execute(text, values)
         except psycopg.OperationalError:
@@ -191,8 +202,8 @@ class PgConnection:
         raw, cursors = self.raw, []
         with raw.pipeline():
             for i, sql in enumerate(statements):
-                text, order = self._translate(sql)
-                cursors.append(raw.execute(text, self._params(order, params.get(i, ()))))
+                text, order = translate(sql)
+                cursors.append(raw.execute(text, bind(order, params.get(i, ()))))
         return cursors
 
     def script(self, sql: str) -> None:
@@ -212,9 +223,9 @@ class PgConnection:
     def executemany(self, sql: str, params: Iterable[Any], /) -> Any:
         """Run one statement once per parameter set."""
         self._send_queued()
-        text, order = self._translate(sql)
+        text, order = translate(sql)
         cursor = self.raw.cursor()
-        cursor.executemany(text, [self._params(order, p) for p in params])
+        cursor.executemany(text, [bind(order, p) for p in params])
         return cursor
 
     def close(self) -> None:
@@ -223,17 +234,21 @@ class PgConnection:
         self._raw.close()
 
 
+SESSION = (
+    # One HNSW pass finds as many neighbours as a hybrid search fuses (the default 40, then an
+    # iterative scan for the rest, reads more of the index; a larger value set for the role or
+    # in the URL is kept); a filtered scan goes on until it has enough rows
+    "SELECT set_config('hnsw.ef_search', GREATEST(COALESCE(NULLIF(current_setting("
+    f"'hnsw.ef_search', true), '')::int, 0), {SEMANTIC_CANDIDATES})::text, false); "
+    "SET hnsw.iterative_scan = relaxed_order"
+)
+"""How every connection of a store is set up (in one round trip)."""
+
+
 def connect(url: str, vector_type: bool) -> psycopg.Connection[Any]:
-    raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+    raw = psycopg.connect(url, autocommit=True, row_factory=row_factory)
     try:
-        # One HNSW pass finds as many neighbours as a hybrid search fuses (the default 40, then
-        # an iterative scan for the rest, reads more of the index; a larger value set for the
-        # role or in the URL is kept); a filtered scan goes on until it has enough rows
-        raw.execute(
-            "SELECT set_config('hnsw.ef_search', GREATEST(COALESCE(NULLIF(current_setting("
-            f"'hnsw.ef_search', true), '')::int, 0), {SEMANTIC_CANDIDATES})::text, false); "
-            "SET hnsw.iterative_scan = relaxed_order"
-        )
+        raw.execute(SESSION)
         if vector_type:
             register_vector(raw)
     except BaseException:

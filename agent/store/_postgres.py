@@ -11,6 +11,7 @@ index, and a hybrid search fuses both by reciprocal rank inside one query.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import zlib
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,7 @@ from agent.store._passages import (
     tag_filter,
 )
 from agent.store._pg_connection import PgConnection, connect, register_vector
+from agent.store._pg_reads import AsyncReads, Query
 from agent.store._postgres_schema import (
     HNSW_MAX_DIMS,
     MIGRATIONS,
@@ -43,7 +45,7 @@ from agent.store._postgres_schema import (
     distance,
     hnsw_index,
 )
-from agent.store._rows import date_filter, record
+from agent.store._rows import Versions, date_filter, record
 
 __all__ = ["PostgresStore", "hidden_password", "ts_query"]
 
@@ -93,6 +95,7 @@ class PostgresStore(Store):
     db: PgConnection
     errors = (psycopg.Error,)
     block_order = "seq"
+    remote = True
     vector_columns = ", embedding, dims"
     vector_marks = ", ?::vector, ?"
 
@@ -126,6 +129,17 @@ class PostgresStore(Store):
         except BaseException:
             raw.close()
             raise
+        self._reads = AsyncReads(url)
+
+    def close(self) -> None:
+        """Close the connection, and the async ones (at their loop's next turn)."""
+        self._reads.close()
+        super().close()
+
+    async def aclose(self) -> None:
+        """Close the connection, and wait for the async ones of this event loop to close."""
+        await self._reads.aclose()
+        super().close()
 
     def _open(self, schema: str) -> None:
         """Check what is there, then create or migrate the tables (refusing before any write)."""
@@ -225,24 +239,24 @@ class PostgresStore(Store):
         self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
     ) -> tuple[list[Record], int]:
         """One page of the agent's messages matching ``query``, best first; the total."""
-        words = ts_query(query)
-        if words is None:
+        found = _message_search(agent_id, query, start, end, page, size)
+        if found is None:
             return [], 0
-        where, params = date_filter(start, end)
-        base = (
-            f"FROM messages m, to_tsquery('{TEXT_CONFIG}', ?) q "
-            f"WHERE m.agent_id = ? AND m.search_tsv @@ q{where}"
-        )
-        args = [words, agent_id, *params]
-        rows = self.db.execute(
-            f"SELECT m.*, COUNT(*) OVER () AS total {base} "
-            "ORDER BY ts_rank(m.search_tsv, q) DESC, m.seq DESC LIMIT ? OFFSET ?",
-            [*args, size, page * size],
-        ).fetchall()
-        if rows:
-            total = int(rows[0]["total"])
-        else:
-            total = int(self.db.execute(f"SELECT COUNT(*) {base}", args).fetchone()[0])
+        (sql, args), count = found
+        rows = self.db.execute(sql, args).fetchall()
+        total = int(rows[0]["total"]) if rows else int(self.db.execute(*count).fetchone()[0])
+        return [record(r) for r in rows], total
+
+    async def asearch_messages(
+        self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
+    ) -> tuple[list[Record], int]:
+        """``search_messages`` on an async connection (the loop goes on meanwhile)."""
+        found = _message_search(agent_id, query, start, end, page, size)
+        if found is None or self._depth:  # in a transaction: it must see the transaction's writes
+            return self.search_messages(agent_id, query, start, end, page, size)
+        search, count = found
+        rows = (await self._reads.fetch([search]))[0]
+        total = int(rows[0]["total"]) if rows else int((await self._reads.fetch([count]))[0][0][0])
         return [record(r) for r in rows], total
 
     # -- passages ------------------------------------------------------------------------
@@ -290,46 +304,141 @@ class PostgresStore(Store):
         size: int,
     ) -> tuple[list[Any], int]:
         """One page of matches, best first, and the total (see ``PassageRows``)."""
-        words = ts_query(query) or ""
-        where, tag_params = tag_filter(tags, match)
-        lexical = (
-            "SELECT p.seq, row_number() OVER (ORDER BY ts_rank(p.text_tsv, q) DESC, p.seq) AS r"
-            f" FROM passages p, to_tsquery('{TEXT_CONFIG}', ?) q"
-            f" WHERE p.agent_id = ? AND p.text_tsv @@ q{where}"
-        )
-        params: list[Any] = [words, agent_id, *tag_params]
-        if vector is None:
-            ranked = lexical
-        else:
-            dims = len(vector)
-            ranked = (
-                f"(SELECT * FROM ({lexical}) l ORDER BY r LIMIT {LEXICAL_CANDIDATES}) UNION ALL "
-                "SELECT seq, row_number() OVER (ORDER BY d, seq) FROM ("
-                f"SELECT p.seq, {distance(dims)} AS d"
-                f" FROM passages p WHERE p.agent_id = ? AND p.dims = {dims}{where}"
-                f" ORDER BY d LIMIT {SEMANTIC_CANDIDATES}) s"
-            )
-            params += [as_vector(vector), agent_id, *tag_params]
-        # the page's passages come back with the total (one row of NULLs and the total when
-        # the page is empty): no second round trip to read them
-        sql = (
-            f"WITH fused AS (SELECT seq, SUM(1.0 / ({RRF_K} + r)) AS score FROM ({ranked}) u "
-            "GROUP BY seq), hits AS (SELECT seq AS hit, score FROM fused "
-            "ORDER BY score DESC, seq LIMIT ? OFFSET ?) "
-            f"SELECT n.total, {PASSAGE_COLUMNS} FROM (SELECT COUNT(*) AS total FROM fused) n "
-            "LEFT JOIN (hits JOIN passages ON seq = hit) ON true ORDER BY score DESC, hit"
-        )
-        args = [*params, size, page * size]
+        sql, args = _passage_search(agent_id, query, vector, tags, match, page, size)
         if vector is None or self.db.in_transaction:
             rows = self.db.execute(sql, args).fetchall()
-        else:
-            # The planner prices an exact scan of a mid-size archive below the HNSW index (at
-            # 20,000 1,536-d vectors: the scan 200 ms, the index 10 ms). Without sequential
-            # scans it takes the index, or for a small archive the agent's index and a sort.
-            rows = self.db.pipelined(
-                ["BEGIN", "SET LOCAL enable_seqscan = off", sql, "COMMIT"], {2: args}
-            )[2].fetchall()  # one round trip; a read, so after a failure COMMIT rolls back
-        return [r for r in rows if r["seq"] is not None], int(rows[0]["total"])
+        else:  # one round trip; a read, so after a failure COMMIT rolls back
+            statements = ["BEGIN", *_HINTS, sql, "COMMIT"]
+            at = len(statements) - 2
+            rows = self.db.pipelined(statements, {at: args})[at].fetchall()
+        return _page(rows)
+
+    async def asearch_passages(
+        self,
+        agent_id: str,
+        query: str,
+        vector: Sequence[float] | None,
+        tags: list[str],
+        match: TagMatch,
+        page: int,
+        size: int,
+    ) -> tuple[list[Any], int]:
+        """``search_passages`` on an async connection (the loop goes on meanwhile)."""
+        if self._depth:  # in a transaction: it must see the transaction's writes
+            return self.search_passages(agent_id, query, vector, tags, match, page, size)
+        search = _passage_search(agent_id, query, vector, tags, match, page, size)
+        rows = (await self._reads.fetch([search], () if vector is None else _HINTS))[0]
+        return _page(rows)
+
+    # -- reads of many at once -------------------------------------------------------------
+
+    async def aversions_of(self, agent_ids: list[str]) -> dict[str, Versions]:
+        """``versions`` of several agents in one query, on an async connection."""
+        if self._depth:
+            return await super().aversions_of(agent_ids)
+        rows = (await self._reads.fetch([(VERSIONS_OF, (agent_ids,))]))[0]
+        found: dict[str, Versions] = {}
+        for agent_id, group in itertools.groupby(rows, key=lambda r: str(r[0])):
+            head, *blocks = group
+            if head[1] == "a":  # else the agent was deleted between the two halves
+                found[agent_id] = Versions(
+                    int(head[3]), int(head[4]), int(head[5]),
+                    tuple((str(r[2]), int(r[3])) for r in blocks),
+                )  # fmt: skip
+        return found
+
+    async def ablock_versions(self, block_ids: list[str]) -> dict[str, int]:
+        """``block_version`` of several blocks in one query, on an async connection."""
+        if self._depth:
+            return await super().ablock_versions(block_ids)
+        sql = "SELECT id, version FROM blocks WHERE id = ANY(?)"
+        rows = (await self._reads.fetch([(sql, (block_ids,))]))[0]
+        return {str(r[0]): int(r[1]) for r in rows}
+
+
+_HINTS = ("SET LOCAL enable_seqscan = off",)
+"""The planner prices an exact scan of a mid-size archive below the HNSW index (at 20,000
+1,536-d vectors: the scan 200 ms, the index 10 ms). Without sequential scans it takes the
+index, or for a small archive the agent's index and a sort."""
+
+VERSIONS_OF = """
+SELECT a.id, 'a', '', a.version,
+    (SELECT COALESCE(MAX(m.seq), 0) FROM messages m WHERE m.agent_id = a.id AND m.in_context = 1),
+    (SELECT version FROM tools_state)
+FROM agents a WHERE a.id = ANY(?1)
+UNION ALL
+SELECT ab.agent_id, 'b', b.id, b.version, ab.position, 0
+FROM agent_blocks ab JOIN blocks b ON b.id = ab.block_id WHERE ab.agent_id = ANY(?1)
+ORDER BY 1, 2, 5
+"""
+"""``Store.versions`` of many agents: each agent's row, then its blocks in order."""
+
+
+def _message_search(
+    agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
+) -> tuple[Query, Query] | None:
+    """The search of ``search_messages`` and the count for an empty page; ``None``: no words."""
+    words = ts_query(query)
+    if words is None:
+        return None
+    where, params = date_filter(start, end)
+    base = (
+        f"FROM messages m, to_tsquery('{TEXT_CONFIG}', ?) q "
+        f"WHERE m.agent_id = ? AND m.search_tsv @@ q{where}"
+    )
+    args = [words, agent_id, *params]
+    search = (
+        f"SELECT m.*, COUNT(*) OVER () AS total {base} "
+        "ORDER BY ts_rank(m.search_tsv, q) DESC, m.seq DESC LIMIT ? OFFSET ?"
+    )
+    return (search, [*args, size, page * size]), (f"SELECT COUNT(*) {base}", args)
+
+
+def _passage_search(
+    agent_id: str,
+    query: str,
+    vector: Sequence[float] | None,
+    tags: list[str],
+    match: TagMatch,
+    page: int,
+    size: int,
+) -> Query:
+    """The one query of ``search_passages``: full text, or hybrid fused by RRF, paged."""
+    words = ts_query(query) or ""
+    where, tag_params = tag_filter(tags, match)
+    lexical = (
+        "SELECT p.seq, row_number() OVER (ORDER BY ts_rank(p.text_tsv, q) DESC, p.seq) AS r"
+        f" FROM passages p, to_tsquery('{TEXT_CONFIG}', ?) q"
+        f" WHERE p.agent_id = ? AND p.text_tsv @@ q{where}"
+    )
+    params: list[Any] = [words, agent_id, *tag_params]
+    if vector is None:
+        ranked = lexical
+    else:
+        dims = len(vector)
+        ranked = (
+            f"(SELECT * FROM ({lexical}) l ORDER BY r LIMIT {LEXICAL_CANDIDATES}) UNION ALL "
+            "SELECT seq, row_number() OVER (ORDER BY d, seq) FROM ("
+            f"SELECT p.seq, {distance(dims)} AS d"
+            f" FROM passages p WHERE p.agent_id = ? AND p.dims = {dims}{where}"
+            f" ORDER BY d LIMIT {SEMANTIC_CANDIDATES}) s"
+        )
+        params += [as_vector(vector), agent_id, *tag_params]
+    # the page's passages come back with the total (one row of NULLs and the total when the
+    # page is empty): no second round trip to read them
+    sql = (
+        f"WITH fused AS (SELECT seq, SUM(1.0 / ({RRF_K} + r)) AS score FROM ({ranked}) u "
+        "GROUP BY seq), hits AS (SELECT seq AS hit, score FROM fused "
+        "ORDER BY score DESC, seq LIMIT ? OFFSET ?) "
+        f"SELECT n.total, {PASSAGE_COLUMNS} FROM (SELECT COUNT(*) AS total FROM fused) n "
+        "LEFT JOIN (hits JOIN passages ON seq = hit) ON true ORDER BY score DESC, hit"
+    )
+    return sql, [*params, size, page * size]
+
+
+def _page(rows: list[Any]) -> tuple[list[Any], int]:
+    """The passages of a page the search query read, and the total it came with."""
+    return [r for r in rows if r["seq"] is not None], int(rows[0]["total"])
 
 
 def _first_line(error: BaseException) -> str:

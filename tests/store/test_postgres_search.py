@@ -2,8 +2,9 @@
 
 The shared promises run on both backends in tests/agent/test_archival.py; these are the parts
 only PostgreSQL has: vectors as pgvector stores them, one HNSW index per dimension, and searches
-that go through that index. The planner scans a small table whole, so ``through_the_index``
-makes it take the index: its filters and its approximate order are what could go wrong.
+that go through that index. The planner scans a small table whole, so the ``client`` here
+takes the index (sequential and bitmap scans off for each of its connections, as a large table
+makes the planner choose): its filters and its approximate order are what could go wrong.
 """
 
 import math
@@ -16,6 +17,7 @@ import pytest
 from agent import AgentState, AsyncClient, Client
 from agent._archival import ArchivalMemory
 from agent.store._passages import SEMANTIC_CANDIDATES
+from agent.store._postgres import PostgresStore
 from agent.testing import FakeEmbedding, ScriptedModel
 
 pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
@@ -24,11 +26,21 @@ CATS = [f"Cats, cats and more cats: cat fact number {i}." for i in range(300)]
 KITTEN = "A kitten naps in the laundry basket."  # no word in common with "cats"
 
 
+def with_settings(url: str, *settings: str) -> str:
+    """``url`` with PostgreSQL settings for each of its connections (``options=-c...``)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = " ".join([query.get("options", ""), *(f"-c{s}" for s in settings)]).strip()
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
 @pytest.fixture
 async def client(database: str) -> AsyncIterator[AsyncClient]:
-    made = AsyncClient(database, model=ScriptedModel())
+    """A client whose nearest-neighbour searches use the HNSW index (as a large table's do)."""
+    indexed = with_settings(database, "enable_seqscan=off", "enable_bitmapscan=off")
+    made = AsyncClient(indexed, model=ScriptedModel())
     yield made
-    made.close()
+    await made.aclose()
 
 
 def archival(agent: AgentState) -> ArchivalMemory:
@@ -36,15 +48,15 @@ def archival(agent: AgentState) -> ArchivalMemory:
     return agent.archival
 
 
-def through_the_index(client: AsyncClient) -> None:
-    """Make this client's nearest-neighbour searches use the HNSW index (as a large table does)."""
-    client.store.db.execute("SET enable_seqscan = off")
-    client.store.db.execute("SET enable_bitmapscan = off")
+async def hnsw_scans(client: AsyncClient, dims: int) -> int:
+    """How many times the HNSW index of ``dims`` dimensions has been scanned.
 
-
-def hnsw_scans(client: AsyncClient, dims: int) -> int:
-    """How many times the HNSW index of ``dims`` dimensions has been scanned."""
-    db = client.store.db
+    Searches run on the store's async connections: their statistics are flushed first.
+    """
+    store = client.store
+    assert isinstance(store, PostgresStore)
+    await store._reads.fetch([("SELECT pg_stat_force_next_flush()", ())])
+    db = store.db
     db.execute("SELECT pg_stat_force_next_flush()")
     row = db.execute(
         "SELECT idx_scan FROM pg_stat_user_indexes "
@@ -82,7 +94,6 @@ async def test_vectors_are_stored_at_unit_length_with_their_dimensions(
 
 
 async def test_each_dimension_gets_its_own_hnsw_index(client: AsyncClient) -> None:
-    through_the_index(client)
     wide = await client.agents.create(embedding=FakeEmbedding(dimensions=64))
     narrow = await client.agents.create(embedding=FakeEmbedding(dimensions=32))
     assert hnsw_indexes(client) == []  # made with the first vector of each dimension
@@ -90,16 +101,15 @@ async def test_each_dimension_gets_its_own_hnsw_index(client: AsyncClient) -> No
     await archival(narrow).insert_many([*CATS[20:40], KITTEN])
     assert hnsw_indexes(client) == ["passages_hnsw_32", "passages_hnsw_64"]
     for agent, dims in ((wide, 64), (narrow, 32)):
-        before = hnsw_scans(client, dims)
+        before = await hnsw_scans(client, dims)
         found = await archival(agent).search("kittens", page_size=1)
         assert [p.text for p in found.results] == [KITTEN]
-        assert hnsw_scans(client, dims) == before + 1
+        assert await hnsw_scans(client, dims) == before + 1
 
 
 async def test_an_agent_whose_vectors_changed_dimension_searches_the_new_ones(
     client: AsyncClient,
 ) -> None:
-    through_the_index(client)
     agent = await client.agents.create(embedding=FakeEmbedding(dimensions=64))
     await archival(agent).insert_many(CATS[:20])
     archival(agent).embedder = FakeEmbedding(dimensions=32)  # a new embedding model
@@ -114,20 +124,18 @@ async def test_an_agent_whose_vectors_changed_dimension_searches_the_new_ones(
 async def test_vectors_wider_than_float32_hnsw_allows_are_indexed_at_half_precision(
     client: AsyncClient,
 ) -> None:
-    through_the_index(client)
     agent = await client.agents.create(embedding=FakeEmbedding(dimensions=3072))  # > 2,000
     await archival(agent).insert_many([*CATS[:20], KITTEN])
     assert hnsw_indexes(client) == ["passages_hnsw_3072"]
-    before = hnsw_scans(client, 3072)
+    before = await hnsw_scans(client, 3072)
     found = await archival(agent).search("kittens", page_size=1)
     assert [p.text for p in found.results] == [KITTEN]
-    assert hnsw_scans(client, 3072) == before + 1
+    assert await hnsw_scans(client, 3072) == before + 1
 
 
 async def test_vectors_too_wide_for_any_hnsw_index_are_searched_exactly(
     client: AsyncClient,
 ) -> None:
-    through_the_index(client)
     agent = await client.agents.create(embedding=FakeEmbedding(dimensions=4096))
     await archival(agent).insert_many([*CATS[:20], KITTEN])
     assert hnsw_indexes(client) == []  # pgvector's HNSW takes at most 4,000 dimensions
@@ -171,23 +179,21 @@ async def test_an_index_whose_creation_rolled_back_is_made_again(
 
 
 async def test_tags_filter_before_the_nearest_neighbours_are_cut(client: AsyncClient) -> None:
-    through_the_index(client)
     agent = await client.agents.create(embedding=FakeEmbedding(dimensions=64))
     await archival(agent).insert_many(CATS)  # 300 passages nearer "cats" than the kitten
     kitten = await archival(agent).insert(KITTEN, tags=["chores"])
-    before = hnsw_scans(client, 64)
+    before = await hnsw_scans(client, 64)
     found = await archival(agent).search("cats", page_size=1, tags=["chores"])
     assert [p.id for p in found.results] == [kitten.id]
     assert (found.total, found.pages) == (1, 1)
     both = await archival(agent).search("cats", tags=["chores", "pets"], tag_match="all")
     assert both.total == 0
-    assert hnsw_scans(client, 64) == before + 2
+    assert await hnsw_scans(client, 64) == before + 2
 
 
 async def test_other_agents_nearer_passages_do_not_crowd_out_this_agents(
     client: AsyncClient,
 ) -> None:
-    through_the_index(client)
     crowd = await client.agents.create(embedding=FakeEmbedding(dimensions=64))
     await archival(crowd).insert_many(CATS)
     agent = await client.agents.create(embedding=FakeEmbedding(dimensions=64))
@@ -201,7 +207,6 @@ async def test_other_agents_nearer_passages_do_not_crowd_out_this_agents(
 async def test_hybrid_paging_through_the_index_covers_each_result_exactly_once(
     client: AsyncClient, size: int
 ) -> None:
-    through_the_index(client)
     agent = await client.agents.create(embedding=FakeEmbedding(dimensions=64))
     # many equal scores: the same words in each text, and each number one word apart
     texts = [f"Note {i}: water plant number {i}." for i in range(150)]
@@ -223,10 +228,7 @@ def test_an_hnsw_pass_finds_the_candidates_a_search_fuses_or_more_if_asked(
     with Client(database, model=ScriptedModel()) as client:
         ef_search = client.store.db.execute("SHOW hnsw.ef_search").fetchone()[0]
         assert int(ef_search) == SEMANTIC_CANDIDATES  # pgvector's default: 40
-    parts = urlsplit(database)
-    query = dict(parse_qsl(parts.query))
-    query["options"] = f"{query.get('options', '')} -chnsw.ef_search=400".strip()
-    wider = urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    wider = with_settings(database, "hnsw.ef_search=400")
     with Client(wider, model=ScriptedModel()) as client:  # the URL's larger value is kept
         assert client.store.db.execute("SHOW hnsw.ef_search").fetchone()[0] == "400"
 
