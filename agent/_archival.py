@@ -22,7 +22,7 @@ from agent._embedding import EmbeddingModel
 from agent._errors import NotFoundError, RealModelCallBlocked
 from agent._ids import new_id
 from agent._unit import StepWrites, current_step
-from agent.store import Store, TagMatch
+from agent.store import PassageSearch, Store, TagMatch
 
 __all__ = ["ArchivalMemory", "Passage", "SearchPage"]
 
@@ -205,9 +205,10 @@ class ArchivalMemory:
         """
         page, page_size = max(page, 0), max(page_size, 1)
         vector = (await self._embed([query]))[0] if self.embedder is not None else None
-        rows, total = await self._store.asearch_passages(
+        search = PassageSearch(
             self._agent_id, query, vector, _tags(tags), tag_match, page, page_size
         )
+        rows, total = await self._store.asearch_passages(search)
         return SearchPage(
             results=[_passage(r) for r in rows],
             total=total,

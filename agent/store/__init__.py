@@ -13,7 +13,7 @@ from pathlib import Path
 from agent._errors import ConfigError
 from agent.store._base import LeaseLost, Store
 from agent.store._copy import CopyReport, copy_store
-from agent.store._passages import TagMatch
+from agent.store._passages import PassageSearch, TagMatch
 from agent.store._rows import AgentRow, Versions, default_path, record
 from agent.store._sqlite import SQLiteStore
 from agent.store._tools import ToolRow
@@ -23,6 +23,7 @@ __all__ = [
     "AgentRow",
     "CopyReport",
     "LeaseLost",
+    "PassageSearch",
     "SQLiteStore",
     "Store",
     "TagMatch",

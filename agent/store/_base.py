@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from agent._errors import AgentBusyError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent.store._leases import LeaseRows
-from agent.store._passages import PassageRows, TagMatch
+from agent.store._passages import PassageRows, PassageSearch
 from agent.store._rows import AgentRow, Versions, agent_row, block_row, merge_patch, record
 from agent.store._tools import ToolRows
 
@@ -108,18 +108,9 @@ class Store(LeaseRows, ToolRows, PassageRows):
         """``search_messages``, awaited."""
         return self.search_messages(agent_id, query, start, end, page, size)
 
-    async def asearch_passages(
-        self,
-        agent_id: str,
-        query: str,
-        vector: Sequence[float] | None,
-        tags: list[str],
-        match: TagMatch,
-        page: int,
-        size: int,
-    ) -> tuple[list[Any], int]:
+    async def asearch_passages(self, search: PassageSearch) -> tuple[list[Any], int]:
         """``search_passages``, awaited."""
-        return self.search_passages(agent_id, query, vector, tags, match, page, size)
+        return self.search_passages(search)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ __all__ = [
     "RRF_K",
     "SEMANTIC_CANDIDATES",
     "PassageRows",
+    "PassageSearch",
     "TagMatch",
     "query_words",
     "tag_filter",
@@ -39,6 +41,22 @@ PASSAGE_COLUMNS = "seq, id, text, tags, created_at, embedding IS NOT NULL AS emb
 
 TagMatch = Literal["any", "all"]
 Row = Any
+
+
+@dataclass(frozen=True)
+class PassageSearch:
+    """One page of an archival search, as the store runs it."""
+
+    agent_id: str
+    query: str
+    """The words to match (any of them may)."""
+    vector: Sequence[float] | None
+    """The query's embedding: a hybrid search with one, full text alone without."""
+    tags: list[str]
+    match: TagMatch
+    """Whether a passage needs any of ``tags`` or all of them (no tags: every passage)."""
+    page: int
+    size: int
 
 
 def query_words(text: str) -> list[str]:
@@ -162,19 +180,10 @@ class PassageRows:
         ).fetchone()
         return int(row[0])
 
-    def search_passages(
-        self,
-        agent_id: str,
-        query: str,
-        vector: Sequence[float] | None,
-        tags: list[str],
-        match: TagMatch,
-        page: int,
-        size: int,
-    ) -> tuple[list[Row], int]:
-        """One page of the agent's passages matching ``query``, best first, and the total.
+    def search_passages(self, search: PassageSearch) -> tuple[list[Row], int]:
+        """One page of the agent's passages matching the query, best first, and the total.
 
-        Full text alone without ``vector``; with it, hybrid: the best ``LEXICAL_CANDIDATES``
+        Full text alone without a vector; with one, hybrid: the best ``LEXICAL_CANDIDATES``
         full-text matches and the ``SEMANTIC_CANDIDATES`` nearest by cosine, fused by
         reciprocal rank. Tags filter before ranking and paging.
         """

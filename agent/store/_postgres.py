@@ -30,7 +30,7 @@ from agent.store._passages import (
     PASSAGE_COLUMNS,
     RRF_K,
     SEMANTIC_CANDIDATES,
-    TagMatch,
+    PassageSearch,
     query_words,
     tag_filter,
 )
@@ -293,19 +293,10 @@ class PostgresStore(Store):
         """A stored vector (pgvector's adapter reads it as a ``Vector``) as a list."""
         return None if stored is None else [float(x) for x in stored.to_list()]
 
-    def search_passages(
-        self,
-        agent_id: str,
-        query: str,
-        vector: Sequence[float] | None,
-        tags: list[str],
-        match: TagMatch,
-        page: int,
-        size: int,
-    ) -> tuple[list[Any], int]:
+    def search_passages(self, search: PassageSearch) -> tuple[list[Any], int]:
         """One page of matches, best first, and the total (see ``PassageRows``)."""
-        sql, args = _passage_search(agent_id, query, vector, tags, match, page, size)
-        if vector is None or self.db.in_transaction:
+        sql, args = _passage_search(search)
+        if search.vector is None or self.db.in_transaction:
             rows = self.db.execute(sql, args).fetchall()
         else:  # one round trip; a read, so after a failure COMMIT rolls back
             statements = ["BEGIN", *_HINTS, sql, "COMMIT"]
@@ -313,21 +304,12 @@ class PostgresStore(Store):
             rows = self.db.pipelined(statements, {at: args})[at].fetchall()
         return _page(rows)
 
-    async def asearch_passages(
-        self,
-        agent_id: str,
-        query: str,
-        vector: Sequence[float] | None,
-        tags: list[str],
-        match: TagMatch,
-        page: int,
-        size: int,
-    ) -> tuple[list[Any], int]:
+    async def asearch_passages(self, search: PassageSearch) -> tuple[list[Any], int]:
         """``search_passages`` on an async connection (the loop goes on meanwhile)."""
         if self._depth:  # in a transaction: it must see the transaction's writes
-            return self.search_passages(agent_id, query, vector, tags, match, page, size)
-        search = _passage_search(agent_id, query, vector, tags, match, page, size)
-        rows = (await self._reads.fetch([search], () if vector is None else _HINTS))[0]
+            return self.search_passages(search)
+        hints = () if search.vector is None else _HINTS
+        rows = (await self._reads.fetch([_passage_search(search)], hints))[0]
         return _page(rows)
 
     # -- reads of many at once -------------------------------------------------------------
@@ -394,18 +376,11 @@ def _message_search(
     return (search, [*args, size, page * size]), (f"SELECT COUNT(*) {base}", args)
 
 
-def _passage_search(
-    agent_id: str,
-    query: str,
-    vector: Sequence[float] | None,
-    tags: list[str],
-    match: TagMatch,
-    page: int,
-    size: int,
-) -> Query:
+def _passage_search(search: PassageSearch) -> Query:
     """The one query of ``search_passages``: full text, or hybrid fused by RRF, paged."""
-    words = ts_query(query) or ""
-    where, tag_params = tag_filter(tags, match)
+    words = ts_query(search.query) or ""
+    where, tag_params = tag_filter(search.tags, search.match)
+    agent_id, vector = search.agent_id, search.vector
     lexical = (
         "SELECT p.seq, row_number() OVER (ORDER BY ts_rank(p.text_tsv, q) DESC, p.seq) AS r"
         f" FROM passages p, to_tsquery('{TEXT_CONFIG}', ?) q"
@@ -433,7 +408,7 @@ def _passage_search(
         f"SELECT n.total, {PASSAGE_COLUMNS} FROM (SELECT COUNT(*) AS total FROM fused) n "
         "LEFT JOIN (hits JOIN passages ON seq = hit) ON true ORDER BY score DESC, hit"
     )
-    return sql, [*params, size, page * size]
+    return sql, [*params, search.size, search.page * search.size]
 
 
 def _page(rows: list[Any]) -> tuple[list[Any], int]:

@@ -21,6 +21,7 @@ from agent.store._passages import (
     LEXICAL_CANDIDATES,
     RRF_K,
     SEMANTIC_CANDIDATES,
+    PassageSearch,
     TagMatch,
     query_words,
     tag_filter,
@@ -223,17 +224,10 @@ class SQLiteStore(Store):
             self._indexes[agent_id] = (index, (last, count - 1))
         return seq
 
-    def search_passages(
-        self,
-        agent_id: str,
-        query: str,
-        vector: Sequence[float] | None,
-        tags: list[str],
-        match: TagMatch,
-        page: int,
-        size: int,
-    ) -> tuple[list[Any], int]:
+    def search_passages(self, search: PassageSearch) -> tuple[list[Any], int]:
         """One page of matches, best first, and the total (see ``PassageRows``)."""
+        agent_id, query, vector = search.agent_id, search.query, search.vector
+        tags, match, page, size = search.tags, search.match, search.page, search.size
         if vector is None:
             seqs = self._bm25(agent_id, query, tags, match, size, page * size)
             return self.passages_by_seq(seqs), self._bm25_count(agent_id, query, tags, match)
