@@ -114,10 +114,12 @@ class StepSaver:
                 return
             if check is not None:
                 check()
-            before = store.check_lease(agent_id, leases.me.owner)
-            after = store.add_messages(agent_id, records)
+            edited = self._edited(live)
+            before, after, versions = store.save_step(
+                agent_id, leases.me.owner, records, [(b, entry[0]) for b, entry in edited]
+            )
             marks.extend((before, before if after is None else after))
-            written.update(self._write_blocks(live))
+            written.update(self._written(live, edited, versions))
             if writes is not None:
                 writes.run()
             if release:
@@ -133,19 +135,33 @@ class StepSaver:
         live.context.extend(records)
         return None
 
-    def _write_blocks(self, live: LiveAgent) -> dict[str, tuple[int, Fields]]:
-        """Compare-and-set every edited block; attach new ones (inside the commit)."""
-        known, blocks = live.known, live.state.memory.blocks
+    @staticmethod
+    def _edited(live: LiveAgent) -> list[tuple[Block, tuple[int, Fields]]]:
+        """The blocks edited since they were saved, each with (version, fields) as saved."""
+        known = live.known.blocks
+        return [
+            (block, entry)
+            for block in live.state.memory.blocks
+            if (entry := known.get(block.id)) is not None and entry[1] != block.__dict__
+        ]
+
+    def _written(
+        self,
+        live: LiveAgent,
+        edited: list[tuple[Block, tuple[int, Fields]]],
+        versions: list[int | None],
+    ) -> dict[str, tuple[int, Fields]]:
+        """After the compare-and-sets: re-apply the edits that lost a race; attach new blocks.
+
+        Inside the commit.
+        """
         written: dict[str, tuple[int, Fields]] = {}
-        for block in blocks:
-            entry = known.blocks.get(block.id)
-            if entry is None or entry[1] == block.__dict__:
-                continue
-            version = self.store.write_block(block, entry[0])
+        for (block, entry), version in zip(edited, versions, strict=True):
             if version is None:  # written meanwhile: re-apply (we hold the write lock now)
                 version = self._rewrite(block, entry[1])
             written[block.id] = (version, fields(block))
-        if tuple(b.id for b in blocks) != known.order:
+        blocks = live.state.memory.blocks
+        if tuple(b.id for b in blocks) != live.known.order:
             attached = self.store.attach_blocks(live.state.id, blocks)
             for block in blocks:
                 written.setdefault(block.id, (attached[block.id], fields(block)))

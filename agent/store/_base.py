@@ -35,6 +35,41 @@ ORDER BY 1, 4
 """
 
 
+INSERT_MESSAGE = (
+    "INSERT INTO messages (id, agent_id, role, content, tool_calls, tool_call_id, name, status,"
+    " created_at, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+WRITE_BLOCK = (
+    'UPDATE blocks SET label = ?, value = ?, "limit" = ?, description = ?, read_only = ?, '
+    "version = version + 1 WHERE id = ? AND version = ? RETURNING version"
+)
+"""``write_block``'s compare-and-set (its parameters: ``write_params``)."""
+CHECK_LEASE = (
+    "SELECT EXISTS (SELECT 1 FROM leases WHERE agent_id = ?1 AND owner = ?2), "
+    "(SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ?1 AND in_context = 1)"
+)
+
+
+def message_rows(agent_id: str, records: list[Record]) -> list[tuple[Any, ...]]:
+    """``INSERT_MESSAGE``'s parameters for each record."""
+    return [
+        (
+            r.id, agent_id, r.role, r.content,
+            json.dumps([c.model_dump() for c in r.tool_calls]) if r.tool_calls else None,
+            r.tool_call_id, r.name, r.status, r.created_at.isoformat(), r.search_text,
+        )
+        for r in records
+    ]  # fmt: skip
+
+
+def write_params(block: Block, version: int) -> tuple[Any, ...]:
+    """``WRITE_BLOCK``'s parameters."""
+    return (
+        block.label, block.value, block.limit, block.description, block.read_only,
+        block.id, version,
+    )  # fmt: skip
+
+
 class LeaseLost(AgentBusyError):
     """A turn's lease was taken over while the turn ran; its step must not commit."""
 
@@ -134,13 +169,13 @@ class Store(LeaseRows, ToolRows, PassageRows):
         finally:
             self._depth = 0
 
-    def soon(self, sql: str) -> None:
-        """Run a statement whose result nobody reads (a savepoint's).
+    def soon(self, sql: str, params: Any = (), /) -> None:
+        """Inside a transaction: run a statement whose result nobody reads (a savepoint's).
 
         A backend may send it with the next statement, in one round trip; its error, if any,
         is raised there.
         """
-        self.db.execute(sql)
+        self.db.execute(sql, params)
 
     def _before_commit(self) -> None:
         """The transaction's last writes, right before it commits; nothing by default."""
@@ -246,12 +281,7 @@ class Store(LeaseRows, ToolRows, PassageRows):
 
     def write_block(self, block: Block, version: int) -> int | None:
         """Write ``block`` if its stored version is still ``version``: its new version, or None."""
-        row = self.db.execute(
-            'UPDATE blocks SET label = ?, value = ?, "limit" = ?, description = ?, read_only = ?, '
-            "version = version + 1 WHERE id = ? AND version = ? RETURNING version",
-            (block.label, block.value, block.limit, block.description, block.read_only,
-             block.id, version),
-        ).fetchone()  # fmt: skip
+        row = self.db.execute(WRITE_BLOCK, write_params(block, version)).fetchone()
         return None if row is None else int(row[0])
 
     def block_version(self, block_id: str) -> int | None:
@@ -319,11 +349,11 @@ class Store(LeaseRows, ToolRows, PassageRows):
             LeaseLost: ``owner`` no longer holds the lease (it stalled, and another turn took
                 over): the caller's transaction must not commit.
         """
-        held, mark = self.db.execute(
-            "SELECT EXISTS (SELECT 1 FROM leases WHERE agent_id = ?1 AND owner = ?2), "
-            "(SELECT COALESCE(MAX(seq), 0) FROM messages WHERE agent_id = ?1 AND in_context = 1)",
-            (agent_id, owner),
-        ).fetchone()
+        held, mark = self.db.execute(CHECK_LEASE, (agent_id, owner)).fetchone()
+        return self._held(agent_id, held, mark)
+
+    def _held(self, agent_id: str, held: Any, mark: Any) -> int:
+        """``check_lease``'s answer from its query's row."""
         if held:
             return int(mark)
         if self.agent(agent_id) is None:
@@ -454,18 +484,24 @@ class Store(LeaseRows, ToolRows, PassageRows):
         """Append records to an agent's history (in context); the last one's seq, if any."""
         if not records:
             return None
-        return self._insert_messages(
-            "INSERT INTO messages (id, agent_id, role, content, tool_calls, tool_call_id, name,"
-            " status, created_at, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    r.id, agent_id, r.role, r.content,
-                    json.dumps([c.model_dump() for c in r.tool_calls]) if r.tool_calls else None,
-                    r.tool_call_id, r.name, r.status, r.created_at.isoformat(), r.search_text,
-                )
-                for r in records
-            ],
-        )  # fmt: skip
+        return self._insert_messages(INSERT_MESSAGE, message_rows(agent_id, records))
+
+    def save_step(
+        self, agent_id: str, owner: str, records: list[Record], blocks: list[tuple[Block, int]]
+    ) -> tuple[int, int | None, list[int | None]]:
+        """Inside a step's commit: its writes, after checking that its turn holds the lease.
+
+        ``check_lease``, then ``add_messages`` and ``write_block`` of each (block, version
+        seen): their results, in that order. A backend may send them all at once (they are
+        undone together if the lease was lost).
+
+        Raises:
+            NotFoundError: the agent was deleted.
+            LeaseLost: ``owner`` no longer holds the lease.
+        """
+        before = self.check_lease(agent_id, owner)
+        after = self.add_messages(agent_id, records)
+        return before, after, [self.write_block(block, version) for block, version in blocks]
 
     def _insert_messages(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
         """Run the insert for every row; the last row's seq."""

@@ -22,6 +22,7 @@ class LeaseRows:
 
     db: Connection
     transaction: Callable[[], AbstractContextManager[None]]
+    soon: Callable[..., None]
 
     def take_lease(self, agent_id: str, me: Holder, ttl: float, now: float) -> Holder | None:
         """Take the agent's turn lease if it is free, expired or held by a dead process.
@@ -67,10 +68,8 @@ class LeaseRows:
 
     def release_lease(self, agent_id: str, owner: str) -> None:
         """Give the lease back (only if this owner still holds it)."""
-        with self.transaction():
-            self.db.execute(
-                "DELETE FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner)
-            )
+        with self.transaction():  # sent with the commit where the backend can
+            self.soon("DELETE FROM leases WHERE agent_id = ? AND owner = ?", (agent_id, owner))
 
     def release_leases(self, owner: str) -> None:
         """Give back every lease ``owner`` holds."""

@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 _HARMLESS = ("SELECT", "BEGIN", "SHOW", "WITH fused")
+_NOTHING = ("BEGIN", "SELECT pg_advisory_xact_lock(", "SAVEPOINT ", "RELEASE ", "ROLLBACK TO ")
+"""How queued statements start that change nothing a transaction keeps."""
 """How statements start that may run again on a new connection: reads, and a transaction's
 beginning (the hybrid search starts with a read-only ``WITH``)."""
 _PLACEHOLDER = re.compile(r"\?(\d*)")
@@ -124,7 +126,7 @@ class PgConnection:
         self._connect = connect
         self._idle = idle  # whether no transaction of the store is open
         self._raw = connect()
-        self._queued: list[str] = []
+        self._queued: list[tuple[str, Any]] = []
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -140,13 +142,14 @@ class PgConnection:
         """Whether a transaction is open (or failed and not yet rolled back, or queued)."""
         return bool(self._queued) or self._raw.info.transaction_status != pq.TransactionStatus.IDLE
 
-    def queue(self, sql: str) -> None:
-        """Send ``sql`` (no parameters, its result unread) with the next statement.
+    def queue(self, sql: str, params: Any = (), /) -> None:
+        """Send ``sql`` (its result unread) with the next statement, in one round trip.
 
         Its error, if any, is raised by that statement. ``COMMIT`` or ``ROLLBACK`` of a
-        transaction whose ``BEGIN`` is still queued sends nothing: nothing happened in it.
+        transaction of which nothing but its ``BEGIN``, lock and savepoints was queued sends
+        nothing: nothing happened in it.
         """
-        self._queued.append(sql)
+        self._queued.append((sql, params))
 
     def execute(self, sql: str, params: Any = (), /) -> Any:
         """Run one statement; its cursor.
@@ -168,17 +171,18 @@ class PgConnection:
     def _with_queued(self, sql: str, params: Any) -> Any:
         """``execute`` with the queued statements before it, in one round trip."""
         queued, self._queued = self._queued, []
-        if sql in ("COMMIT", "ROLLBACK") and queued[0] == "BEGIN":
-            return None  # the transaction never reached the server
+        unsent = queued[0][0] == "BEGIN"  # the transaction has not reached the server
         if sql == "ROLLBACK":  # what was queued is undone anyway
-            return self.raw.execute(sql)
-        return self._pipeline([*queued, sql], {len(queued): params})[-1]
+            return None if unsent else self.raw.execute(sql)
+        if sql == "COMMIT" and unsent and all(q.startswith(_NOTHING) for q, _ in queued):
+            return None  # nothing happened in it
+        return self._pipeline([*queued, (sql, params)])[-1]
 
     def _send_queued(self) -> None:
         """Send what is queued, now (before a statement that cannot join a pipeline)."""
         queued, self._queued = self._queued, []
         if queued:
-            self._pipeline(queued, {})
+            self._pipeline(queued)
 
     def pipelined(self, statements: list[str], params: dict[int, Any]) -> list[Any]:
         """Run statements in one round trip (psycopg's pipeline mode); their cursors.
@@ -187,23 +191,23 @@ class PgConnection:
         ``execute``, statements that begin with a read or ``BEGIN`` run again on a new
         connection if they find this one dropped.
         """
+        listed = [(sql, params.get(i, ())) for i, sql in enumerate(statements)]
         if self._queued:
             queued, self._queued = self._queued, []
-            shifted = {i + len(queued): p for i, p in params.items()}
-            return self._pipeline([*queued, *statements], shifted)[len(queued) :]
+            return self._pipeline([*queued, *listed])[len(queued) :]
         try:
-            return self._pipeline(statements, params)
+            return self._pipeline(listed)
         except psycopg.OperationalError:
             if not self._again(statements[0]):
                 raise
-            return self._pipeline(statements, params)
+            return self._pipeline(listed)
 
-    def _pipeline(self, statements: list[str], params: dict[int, Any]) -> list[Any]:
+    def _pipeline(self, statements: list[tuple[str, Any]]) -> list[Any]:
         raw, cursors = self.raw, []
         with raw.pipeline():
-            for i, sql in enumerate(statements):
+            for sql, params in statements:
                 text, order = translate(sql)
-                cursors.append(raw.execute(text, bind(order, params.get(i, ()))))
+                cursors.append(raw.execute(text, bind(order, params)))
         return cursors
 
     def script(self, sql: str) -> None:

@@ -21,10 +21,18 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import psycopg
 from pgvector import Vector
 
-from agent._errors import ConfigError
+from agent._errors import ConfigError, NotFoundError
 from agent._history import Record
+from agent._memory import Block
 from agent._vectors import unit
-from agent.store._base import Store
+from agent.store._base import (
+    CHECK_LEASE,
+    INSERT_MESSAGE,
+    WRITE_BLOCK,
+    Store,
+    message_rows,
+    write_params,
+)
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
     PASSAGE_COLUMNS,
@@ -224,16 +232,42 @@ class PostgresStore(Store):
         self.db.queue("BEGIN")
         self.db.queue(f"SELECT pg_advisory_xact_lock({self._lock_key})")
 
-    def soon(self, sql: str) -> None:
-        self.db.queue(sql)
+    def soon(self, sql: str, params: Any = (), /) -> None:
+        if self._depth:  # else nothing may come after it to carry it
+            self.db.queue(sql, params)
+        else:
+            self.db.execute(sql, params)
 
     # -- messages ------------------------------------------------------------------------
 
     def _insert_messages(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
-        head, values = sql.split(" VALUES ", 1)
-        text = f"{head} VALUES {', '.join([values] * len(rows))} RETURNING seq"
-        found = self.db.execute(text, [v for row in rows for v in row]).fetchall()
+        found = self.db.execute(*_returning_seq(sql, rows)).fetchall()
         return max(int(r[0]) for r in found)
+
+    def save_step(
+        self, agent_id: str, owner: str, records: list[Record], blocks: list[tuple[Block, int]]
+    ) -> tuple[int, int | None, list[int | None]]:
+        """``Store.save_step`` in one round trip: its statements, pipelined.
+
+        If the lease was lost, the caller's rollback undoes the writes sent with the check.
+        """
+        statements = [CHECK_LEASE]
+        params: dict[int, Sequence[Any]] = {0: (agent_id, owner)}
+        if records:
+            sql, values = _returning_seq(INSERT_MESSAGE, message_rows(agent_id, records))
+            params[len(statements)] = values
+            statements.append(sql)
+        for block, version in blocks:
+            params[len(statements)] = write_params(block, version)
+            statements.append(WRITE_BLOCK)
+        try:
+            cursors = self.db.pipelined(statements, params)
+        except psycopg.errors.ForeignKeyViolation:  # the messages' agent is gone
+            raise NotFoundError(f"agent {agent_id!r} was deleted") from None
+        before = self._held(agent_id, *cursors[0].fetchone())
+        after = max(int(r[0]) for r in cursors[1].fetchall()) if records else None
+        written = [c.fetchone() for c in cursors[1 + bool(records) :]]
+        return before, after, [None if row is None else int(row[0]) for row in written]
 
     def search_messages(
         self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
@@ -414,6 +448,13 @@ def _passage_search(search: PassageSearch) -> Query:
 def _page(rows: list[Any]) -> tuple[list[Any], int]:
     """The passages of a page the search query read, and the total it came with."""
     return [r for r in rows if r["seq"] is not None], int(rows[0]["total"])
+
+
+def _returning_seq(sql: str, rows: list[tuple[Any, ...]]) -> Query:
+    """An ``INSERT ... VALUES`` of every row in one statement, returning their seqs."""
+    head, values = sql.split(" VALUES ", 1)
+    text = f"{head} VALUES {', '.join([values] * len(rows))} RETURNING seq"
+    return text, [v for row in rows for v in row]
 
 
 def _first_line(error: BaseException) -> str:

@@ -5,8 +5,10 @@ Counted from libpq's own protocol trace: every exchange the client waits on ends
 """
 
 import asyncio
+import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 
 import psycopg
@@ -14,8 +16,12 @@ import pytest
 from _postgres import drop_schema, fresh_url
 from psycopg import pq
 
+from agent import AsyncClient
 from agent._commits import GroupCommit
+from agent._history import Record
+from agent._owner import Holder, this_host
 from agent.store._postgres import PostgresStore
+from agent.testing import ScriptedModel
 
 
 @pytest.fixture
@@ -139,3 +145,29 @@ def test_a_failed_commit_rolls_back_and_the_next_transaction_starts_clean(
     with store.transaction():
         store.db.execute("INSERT INTO d VALUES (2)")
     assert [r[0] for r in store.db.execute("SELECT x FROM d").fetchall()] == [2]
+
+
+async def test_a_steps_lease_check_messages_and_block_write_go_in_one_round_trip() -> None:
+    url = fresh_url()
+    client = AsyncClient(url, model=ScriptedModel())
+    try:
+        agent = await client.agents.create(memory_blocks=[{"label": "notes", "value": "v0"}])
+        store = client.store
+        assert isinstance(store, PostgresStore)
+        me = Holder("me", this_host(), os.getpid())
+        assert store.take_lease(agent.id, me, 60.0, time.time()) is None
+        [(block, version)] = store.versioned_blocks(agent.id)
+        block.value = "v1"
+        seen = round_trips(store)
+        with store.transaction():
+            store.save_step(
+                agent.id, "me", [Record("user", "a"), Record("user", "b")], [(block, version)]
+            )
+        trips = seen()
+        assert len(trips) == 2, trips
+        sent = trips[0].split("; ")
+        assert [s.split()[0] for s in sent] == ["BEGIN", "SELECT", "SELECT", "INSERT", "UPDATE"]
+        assert trips[1] == "COMMIT"
+    finally:
+        await client.aclose()
+        drop_schema(url)
