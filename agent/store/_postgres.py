@@ -57,6 +57,8 @@ from agent.store._rows import Versions, date_filter, record
 
 __all__ = ["PostgresStore", "hidden_password", "ts_query"]
 
+INSERT_ROWS = 5000
+"""Messages per ``INSERT`` at most (10 parameters each: PostgreSQL takes 65,535 a statement)."""
 MIN_PGVECTOR = (0, 8)
 """The oldest pgvector with iterative index scans."""
 _QUERY_PASSWORD = re.compile(r"(?<=[?&]password=)[^&#]*")
@@ -241,8 +243,11 @@ class PostgresStore(Store):
     # -- messages ------------------------------------------------------------------------
 
     def _insert_messages(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
-        found = self.db.execute(*_returning_seq(sql, rows)).fetchall()
-        return max(int(r[0]) for r in found)
+        last = 0
+        for start in range(0, len(rows), INSERT_ROWS):
+            found = self.db.execute(*_returning_seq(sql, rows[start : start + INSERT_ROWS]))
+            last = max(last, *(int(r[0]) for r in found.fetchall()))
+        return last
 
     def save_step(
         self, agent_id: str, owner: str, records: list[Record], blocks: list[tuple[Block, int]]
@@ -251,6 +256,8 @@ class PostgresStore(Store):
 
         If the lease was lost, the caller's rollback undoes the writes sent with the check.
         """
+        if len(records) > INSERT_ROWS:  # more than one insert can carry: one at a time
+            return super().save_step(agent_id, owner, records, blocks)
         statements = [CHECK_LEASE]
         params: dict[int, Sequence[Any]] = {0: (agent_id, owner)}
         if records:

@@ -149,7 +149,7 @@ async def test_each_agent_has_its_own_archive(client: AsyncClient) -> None:
     assert [p.text for p in (await archival(eve).search("dogs")).results] == ["Eve loves dogs."]
 
 
-# -- full-text relevance: BM25 on SQLite, ts_rank_cd on PostgreSQL -----------------------
+# -- full-text relevance: BM25 on SQLite, ts_rank on PostgreSQL --------------------------
 
 
 @pytest.mark.parametrize(("query", "expected"), QUESTIONS)

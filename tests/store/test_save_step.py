@@ -100,3 +100,18 @@ async def test_an_agent_deleted_meanwhile_raises_not_found_and_nothing_stays(
     assert store.versioned_block(block.id) is None  # deleted with its only agent
     survivor, _, _ = await new_agent(client)  # the next transaction starts clean
     assert store.agent(survivor) is not None
+
+
+async def test_a_step_with_more_messages_than_one_statement_takes_saves_them_all(
+    client: AsyncClient,
+) -> None:
+    # PostgreSQL takes 65,535 parameters a statement: 6,554 messages of 10 would not fit
+    store = client.store
+    agent_id, _, _ = await new_agent(client)
+    records = [Record("user", f"message {i}") for i in range(12_000)]
+    with store.transaction():
+        before, after, _ = store.save_step(agent_id, "me", records[:7_000], [])
+        last = store.add_messages(agent_id, records[7_000:])
+    assert after is not None and last is not None and before < after < last
+    stored = store.messages(agent_id)
+    assert [r.content for r in stored] == [r.content for r in records]
