@@ -7,7 +7,8 @@ step in the same tick; asked one by one, that is a round trip per agent, each bl
 loop. Here they wait one tick and are answered together, by one query on an async connection
 (``Store.aversions_of``, ``Store.ablock_versions``): the loop goes on meanwhile.
 
-An embedded database (SQLite) answers in microseconds: there each ask is answered at once.
+For a store whose reads are not round trips (SQLite: microseconds), ask it directly instead
+(``Store.remote``): the batching would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class _Batch(Generic[V]):
 
 
 class GroupReads:
-    """A client's freshness reads, batched per tick where reads are round trips."""
+    """A client's freshness reads, batched per tick (for a store whose reads are round trips)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -76,15 +77,9 @@ class GroupReads:
 
     async def versions(self, agent_id: str) -> Versions | None:
         """``Store.versions``: read with the other agents' of this tick."""
-        if not self._store.remote:
-            return self._store.versions(agent_id)
         return await self._versions.get(agent_id)
 
     async def block_versions(self, block_ids: list[str]) -> dict[str, int]:
         """``Store.block_version`` of each block (a deleted one is left out)."""
-        if not self._store.remote:
-            found = {b: self._store.block_version(b) for b in block_ids}
-        else:
-            got = await asyncio.gather(*(self._blocks.get(b) for b in block_ids))
-            found = dict(zip(block_ids, got, strict=True))
-        return {b: v for b, v in found.items() if v is not None}
+        got = await asyncio.gather(*(self._blocks.get(b) for b in block_ids))
+        return {b: v for b, v in zip(block_ids, got, strict=True) if v is not None}

@@ -40,7 +40,9 @@ class StepSaver:
 
         The versions it starts from are read with other agents' of this tick (``GroupReads``).
         """
-        live.catch_up(self.store, registry, await self.reads.versions(live.state.id))
+        store, agent_id = self.store, live.state.id
+        versions = await self.reads.versions(agent_id) if store.remote else store.versions(agent_id)
+        live.catch_up(store, registry, versions)
 
     async def settle(self, live: LiveAgent, snapshot: Snapshot, result: ToolResult) -> ToolResult:
         """Re-apply a tool's block edits over what other clients wrote while it ran.
@@ -56,7 +58,9 @@ class StepSaver:
         ]  # blocks new in this step, and those this tool left alone, need no check
         if not edited:
             return result
-        stored = await self.reads.block_versions([block.id for block in edited])
+        ids = [block.id for block in edited]
+        remote = self.store.remote
+        stored = await self.reads.block_versions(ids) if remote else self.store.block_versions(ids)
         conflicts: list[Block] = []
         for block in edited:
             entry = live.known.blocks[block.id]

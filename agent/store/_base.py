@@ -133,9 +133,8 @@ class Store(LeaseRows, ToolRows, PassageRows):
         return {agent_id: v for agent_id, v in found.items() if v is not None}
 
     async def ablock_versions(self, block_ids: list[str]) -> dict[str, int]:
-        """``block_version`` of several blocks, by id (a deleted block is left out)."""
-        found = {block_id: self.block_version(block_id) for block_id in block_ids}
-        return {block_id: v for block_id, v in found.items() if v is not None}
+        """``block_versions``, awaited."""
+        return self.block_versions(block_ids)
 
     async def asearch_messages(
         self, agent_id: str, query: str, start: str | None, end: str | None, page: int, size: int
@@ -288,6 +287,11 @@ class Store(LeaseRows, ToolRows, PassageRows):
         """A block's version (cheaper than reading it), or ``None``."""
         row = self.db.execute("SELECT version FROM blocks WHERE id = ?", (block_id,)).fetchone()
         return None if row is None else int(row[0])
+
+    def block_versions(self, block_ids: list[str]) -> dict[str, int]:
+        """``block_version`` of several blocks, by id (a deleted block is left out)."""
+        found = {block_id: self.block_version(block_id) for block_id in block_ids}
+        return {block_id: v for block_id, v in found.items() if v is not None}
 
     def versioned_block(self, block_id: str) -> tuple[Block, int] | None:
         """A block and its version, or ``None``."""
