@@ -30,9 +30,11 @@ corrupts). SQLite is a new file on disk. Every ratio compares two figures of thi
    database, the agents split between them): SQLite with 1, PostgreSQL with 1 and 2 (and 2
    with sync off). Each as a ratio to the latency-bound ideal (5 turns x 5 steps x 20 ms).
 4. A profile of PostgreSQL's per-step path: round trips per step (a pipeline is one) and the time
-   spent in each, then cProfile's top functions by own time.
+   spent in each, then cProfile's top functions by own time. Then the round trips of the
+   throughput scenario's agents in one process (``profile_many``): what batching saves.
 
-    .venv/bin/python bench/postgres.py [per_step] [throughput] [profile] [archive]  (none: all)
+    .venv/bin/python bench/postgres.py [per_step] [throughput] [profile] [profile_many] [archive]
+    (none: all)
     BENCH_PASSAGES=20000 .venv/bin/python bench/postgres.py archive   (a smaller archive)
 """
 
@@ -653,18 +655,7 @@ def profile(turns: int = 10) -> None:
     )
     with _schema() as url:
         steps, counts, times, stats, profiled = asyncio.run(_profiled_turns(url, turns))
-    total = sum(counts.values())
-    reads = sum(n for key, n in counts.items() if key.startswith("(async)"))
-    blocked = sum(t for key, t in times.items() if not key.startswith("(async)"))
-    print(
-        f"{total / steps:.1f} round trips per step ({reads / steps:.1f} of them async reads, "
-        f"the loop free meanwhile); {blocked / steps * 1000:.3f} ms per step with the loop "
-        "waiting on the others\n"
-    )
-    print("| per step | ms per step | statement |")
-    print("|---|---|---|")
-    for key, n in counts.most_common():
-        print(f"| {n / steps:.2f} | {times[key] / steps * 1000:.3f} | `{key}` |")
+    _trips_table(steps, counts, times)
     entries = stats.stats.items()  # type: ignore[attr-defined]
     waiting = sum(
         cumulative
@@ -683,7 +674,53 @@ def profile(turns: int = 10) -> None:
     print("\n".join("    " + line for line in lines[start:]))
 
 
-PARTS = {"per_step": per_step, "throughput": throughput, "profile": profile, "archive": archive}
+def _trips_table(
+    steps: int, counts: Counter[str], times: defaultdict[str, float], most: int = 0
+) -> None:
+    """Round trips per step, and each kind's share: what ``_counting`` saw over ``steps``."""
+    total = sum(counts.values())
+    reads = sum(n for key, n in counts.items() if key.startswith("(async)"))
+    blocked = sum(t for key, t in times.items() if not key.startswith("(async)"))
+    print(
+        f"{total / steps:.2f} round trips per step ({reads / steps:.2f} of them async reads, "
+        f"the loop free meanwhile); {blocked / steps * 1000:.3f} ms per step with the loop "
+        "waiting on the others\n"
+    )
+    print("| per step | ms per step | statement |")
+    print("|---|---|---|")
+    for key, n in counts.most_common(most or None):
+        print(f"| {n / steps:.3f} | {times[key] / steps * 1000:.3f} | `{key}` |")
+
+
+async def _counted_many(url: str, agents: int, turns: int) -> tuple[int, Counter[str], Any]:
+    client = AsyncClient(url, model=engine._model(LATENCY))
+    ids = await engine.new_agents(client, agents)
+    counts: Counter[str] = Counter()
+    times: defaultdict[str, float] = defaultdict(float)
+    with _counting(counts, times):
+        await engine.run_turns(client, ids, turns)
+    await client.aclose()
+    return agents * turns * engine.STEPS_PER_TURN, counts, times
+
+
+def profile_many(agents: int = AGENTS, turns: int = 2) -> None:
+    print(
+        f"\n## Round trips: {agents} agents x {turns} turns in one process, "
+        f"{LATENCY * 1000:.0f} ms model (agents loaded in the first turn)\n",
+        flush=True,
+    )
+    with _schema() as url:
+        steps, counts, times = asyncio.run(_counted_many(url, agents, turns))
+    _trips_table(steps, counts, times, most=10)
+
+
+PARTS = {
+    "per_step": per_step,
+    "throughput": throughput,
+    "profile": profile,
+    "profile_many": profile_many,
+    "archive": archive,
+}
 
 
 def main(parts: list[str] | None = None) -> None:
