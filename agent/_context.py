@@ -103,6 +103,18 @@ class ContextState:
     summary_error: str | None = None
     warned: bool = False
     """Whether the memory-pressure note was given since the last eviction."""
+
+    def bounded(self, text: str) -> str:
+        """A tool result cut to the share of the window one result may take."""
+        budget = int(self.window * self.config.max_return)
+        if self.counter.count(text) <= budget:
+            return text
+        keep = budget * 3 * 3 // 4  # chars: the estimate's rate, with room for the note
+        return (
+            f"{text[:keep]}\n[cut: this result was too long for the context window; "
+            f"{len(text) - keep} of {len(text)} characters omitted]"
+        )
+
     counted_first: int = 0
     counted_len: int = 0
     counted: int = 0

@@ -275,18 +275,6 @@ class Engine:
             measure = self.measure(live)
         return round(measure["total_tokens"] / live.window.correction)
 
-    def _bounded(self, live: LiveAgent, text: str) -> str:
-        """A tool result cut to the share of the window one result may take."""
-        window = live.window
-        budget = int(window.window * window.config.max_return)
-        if window.counter.count(text) <= budget:
-            return text
-        keep = budget * 3 * 3 // 4  # chars: the estimate's rate, with room for the note
-        return (
-            f"{text[:keep]}\n[cut: this result was too long for the context window; "
-            f"{len(text) - keep} of {len(text)} characters omitted]"
-        )
-
     async def _step(
         self, live: LiveAgent, turn: _Turn, last: bool
     ) -> AsyncGenerator[Message | Next, None]:
@@ -420,7 +408,7 @@ class Engine:
                     result = await self._run(live, tools, turn, call)
                 rules.ran(turn.progress, call.name, result.ok, result.content)
                 sent = sent or (result.ok and call.name in rules.terminal)
-            result.content = self._bounded(live, repair(result.content)[0])
+            result.content = live.window.bounded(repair(result.content)[0])
             records.append(
                 Record("tool", result.content, [], call.id, result.status, name=call.name)
             )
@@ -464,7 +452,7 @@ class Engine:
                 ended = result.ok and call.name in rules.terminal
             else:
                 result = ToolResult("error", denial(approval.reason))
-            result.content = self._bounded(live, repair(result.content)[0])
+            result.content = live.window.bounded(repair(result.content)[0])
             record = Record(
                 "tool", result.content, [], call.tool_call_id, result.status, name=call.name
             )

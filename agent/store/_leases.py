@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from agent._owner import Holder
 
 if TYPE_CHECKING:
-    from agent.store._base import Connection
+    from agent.store._statements import Connection
 
 __all__ = ["LeaseRows"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from agent.store._base import Connection
+    from agent.store._statements import Connection
 
 __all__ = [
     "LEXICAL_CANDIDATES",

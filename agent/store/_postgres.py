@@ -25,14 +25,7 @@ from agent._errors import ConfigError, NotFoundError
 from agent._history import Record
 from agent._memory import Block
 from agent._vectors import unit
-from agent.store._base import (
-    CHECK_LEASE,
-    INSERT_MESSAGE,
-    WRITE_BLOCK,
-    Store,
-    message_rows,
-    write_params,
-)
+from agent.store._base import Store
 from agent.store._passages import (
     LEXICAL_CANDIDATES,
     PASSAGE_COLUMNS,
@@ -54,6 +47,13 @@ from agent.store._postgres_schema import (
     hnsw_index,
 )
 from agent.store._rows import Versions, date_filter, record
+from agent.store._statements import (
+    CHECK_LEASE,
+    INSERT_MESSAGE,
+    WRITE_BLOCK,
+    message_rows,
+    write_params,
+)
 
 __all__ = ["PostgresStore", "hidden_password", "ts_query"]
 

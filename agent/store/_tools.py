@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.store._base import Connection
+    from agent.store._statements import Connection
 
 __all__ = ["ToolRow", "ToolRows"]
 
