@@ -34,10 +34,10 @@ __all__ = [
 ]
 
 _HARMLESS = ("SELECT", "BEGIN", "SHOW", "WITH fused")
-_NOTHING = ("BEGIN", "SELECT pg_advisory_xact_lock(", "SAVEPOINT ", "RELEASE ", "ROLLBACK TO ")
-"""How queued statements start that change nothing a transaction keeps."""
 """How statements start that may run again on a new connection: reads, and a transaction's
 beginning (the hybrid search starts with a read-only ``WITH``)."""
+_NOTHING = ("BEGIN", "SELECT pg_advisory_xact_lock(", "SAVEPOINT ", "RELEASE ", "ROLLBACK TO ")
+"""How queued statements start that change nothing a transaction keeps."""
 _PLACEHOLDER = re.compile(r"\?(\d*)")
 # PostgreSQL's text cannot hold NUL: it is stored as U+FFFE, and the two noncharacters that
 # stand in are escaped with U+FFFF, so any string reads back exactly as it was written
