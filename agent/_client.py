@@ -112,15 +112,13 @@ class AsyncClient:
         self.store.close()
 
     async def aclose(self) -> None:
-        """``close``, and wait until the connections it ends are closed.
+        """``close``, after waiting for MCP servers' connections to close on this event loop.
 
-        MCP servers' connections, and on PostgreSQL the async connections reads use
-        (``psycopg_pool``), close on this event loop: ``close`` only asks them to.
+        ``close`` only asks them to. The database's connections (on PostgreSQL, the async ones
+        too) close at once either way.
         """
         await self.mcp_servers.disconnect()
-        self.registry.mcp.close()
-        self.leases.give_back_all()
-        await self.store.aclose()
+        self.close()
 
     # -- loading -------------------------------------------------------------------------
 

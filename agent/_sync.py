@@ -160,4 +160,4 @@ async def _make(path: str | Path | None, **options: Any) -> AsyncClient:
 
 
 async def _close(client: AsyncClient) -> None:
-    await client.aclose()  # on this loop: stdio servers' processes end, async connections close
+    await client.aclose()  # on this loop: stdio servers' processes end

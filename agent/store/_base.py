@@ -66,10 +66,6 @@ class Store(LeaseRows, ToolRows, PassageRows):
         """Close the connection."""
         self.db.close()
 
-    async def aclose(self) -> None:
-        """Close the connection, and wait for the async ones of this event loop to close."""
-        self.close()
-
     # -- reads that need not block the event loop (a backend with async connections awaits
     # them; these defaults, for an embedded database, answer at once) --
 

@@ -72,10 +72,6 @@ class AsyncReads:
             pool = self._pools[loop] = _Pool(self._url)
         return pool
 
-    async def aclose(self) -> None:
-        """Close every connection (none is awaited: there is nothing to wait for)."""
-        self.close()
-
     def close(self) -> None:
         """Close every idle connection now, and those in use as their reads end."""
         self._closed = True

@@ -142,13 +142,8 @@ class PostgresStore(Store):
         self._reads = AsyncReads(url)
 
     def close(self) -> None:
-        """Close the connection, and the async ones (at their loop's next turn)."""
+        """Close the connection, and the async ones (those in use as their reads end)."""
         self._reads.close()
-        super().close()
-
-    async def aclose(self) -> None:
-        """Close the connection, and wait for the async ones of this event loop to close."""
-        await self._reads.aclose()
         super().close()
 
     def _open(self, schema: str) -> None:

@@ -217,7 +217,7 @@ def test_a_sync_clients_close_closes_its_pooled_connections(url: str) -> None:
     assert gone(url, pid)
 
 
-async def test_a_client_closed_without_awaiting_closes_its_pool_at_the_next_turn(
+async def test_a_client_closed_without_awaiting_closes_its_pool(
     url: str,
 ) -> None:
     client = AsyncClient(url, model=ScriptedModel())
